@@ -1,0 +1,80 @@
+// Package config loads, validates and edits the launch agent's YAML
+// configuration file and its environment overrides.
+package config
+
+import "time"
+
+// DefaultPath is where the Debian package writes the configuration.
+const DefaultPath = "/opt/circleci/launch-agent-config.yaml"
+
+// Mode values for runner.mode.
+const (
+	ModeContinuous = "continuous"
+	ModeSingleTask = "single-task"
+)
+
+// Config is the effective configuration after defaults, the file and the
+// environment have been applied and validated.
+type Config struct {
+	// Path is the file the configuration was read from.
+	Path string
+
+	API     API
+	Runner  Runner
+	Logging Logging
+
+	// Sources maps each dotted key that has a value to where the value came
+	// from, for the startup log.
+	Sources map[string]Source
+}
+
+// API is the api section.
+type API struct {
+	AuthToken string // api.auth_token
+	URL       string // api.url
+}
+
+// Runner is the runner section.
+type Runner struct {
+	Name                         string        // runner.name
+	ResourceClass                string        // runner.resource_class
+	CommandPrefix                []string      // runner.command_prefix
+	WorkingDirectory             string        // runner.working_directory
+	CleanupWorkingDirectory      bool          // runner.cleanup_working_directory
+	Mode                         string        // runner.mode
+	MaxRunTime                   time.Duration // runner.max_run_time
+	IdleTimeout                  time.Duration // runner.idle_timeout; 0 means never
+	DisableAutoUpdate            bool          // runner.disable_auto_update
+	SSHAdvertiseAddr             string        // runner.ssh.advertise_addr
+	TaskAgentDirectory           string        // runner.task_agent_directory
+	CacheTaskAgent               bool          // runner.cache_task_agent
+	UseHomeSSHDirForCheckoutKeys bool          // runner.use_home_ssh_dir_for_checkout_keys
+	TaskAgentBaseURL             string        // runner.task_agent_base_url
+	ClaimInterval                time.Duration // runner.claim_interval
+	CancelGracePeriod            time.Duration // runner.cancel_grace_period
+}
+
+// Logging is the logging section.
+type Logging struct {
+	File   string // logging.file; "" means standard error
+	Level  string // logging.level
+	Format string // logging.format: "json" or "text"
+}
+
+// Source says where one configuration value came from.
+type Source struct {
+	Kind   SourceKind
+	Name   string // the file path or the environment variable
+	Line   int    // for SourceFile
+	Column int    // for SourceFile
+}
+
+// SourceKind is the kind of a Source.
+type SourceKind int
+
+// The kinds of Source.
+const (
+	SourceDefault SourceKind = iota
+	SourceFile
+	SourceEnv
+)
