@@ -2,6 +2,8 @@
 // fetch its configuration, unclaim it and report its failure.
 package runnerapi
 
+import "fmt"
+
 // ClaimRequest is the body of POST /api/v3/runner/claim.
 type ClaimRequest struct {
 	Name     string `json:"name"`
@@ -39,4 +41,11 @@ type FailEvent struct {
 	Allocation string `json:"allocation"`
 	Timestamp  int64  `json:"timestamp"`
 	Message    string `json:"message"`
+}
+
+// String formats the claim for logs with the task token masked, so printing
+// a Claim with %v does not leak the token.
+func (c Claim) String() string {
+	return fmt.Sprintf("{allocation:%s agent_version:%s resource_class:%s task_token:%s is_enterprise:%t warning:%q}",
+		c.Allocation, c.AgentVersion, c.ResourceClass, maskToken(c.TaskToken), c.IsEnterprise, c.Warning)
 }
