@@ -6,9 +6,9 @@ import (
 )
 
 // EncodeFailMessage returns the message field of a fail event for text. The
-// characters < > & ' " are removed first, invalid UTF-8 becomes U+FFFD, and
-// the UTF-8 bytes are encoded in standard, padded base64, because the runner
-// API reads the field as bytes in the way CircleCI's own task agent sends it.
+// characters < > & ' " are removed and invalid UTF-8 becomes U+FFFD. The
+// runner API reads the field as a byte field, which JSON carries as base64,
+// so the UTF-8 bytes are encoded in standard, padded base64.
 func EncodeFailMessage(text string) string {
 	text = strings.ToValidUTF8(text, "\uFFFD")
 	text = strings.Map(dropMarkup, text)
