@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -23,12 +24,15 @@ type output struct {
 }
 
 // connect makes the pipes for stdout and stderr and returns the write end
-// of the standard input pipe.
+// of the standard input pipe. Writes to the two destinations are
+// serialized, so one writer may serve both.
 func (t *Task) connect(stdout, stderr io.Writer) (io.WriteCloser, error) {
+	var mu sync.Mutex
 	for _, dst := range []io.Writer{stdout, stderr} {
 		if dst == nil {
 			dst = io.Discard
 		}
+		dst = &lockedWriter{mu: &mu, w: dst}
 		read, write, err := os.Pipe()
 		if err != nil {
 			t.closeChildEnds()
@@ -47,6 +51,18 @@ func (t *Task) connect(stdout, stderr io.Writer) (io.WriteCloser, error) {
 		return nil, err
 	}
 	return stdin, nil
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	return l.w.Write(p)
 }
 
 func (o *output) copy() {
