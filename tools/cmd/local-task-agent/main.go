@@ -1,0 +1,66 @@
+// Command local-task-agent runs one task of the local runner API. It stands
+// in for CircleCI's task agent and is served to the launch agent as
+// circleci-agent:
+//
+//	circleci-agent _internal agent-runner --runnerAPIBaseURL=URL --allocation=ALLOCATION \
+//	    --maxRunTime=DURATION --workDir=DIR [--sshAdvertiseAddr=ADDR]
+//
+// The task token is read from standard input. Exit codes: 0 every step
+// passed, 1 a step failed or --maxRunTime passed, 2 invalid usage or token,
+// 3 cancelled by SIGTERM or the runner API, 4 the runner API failed.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/circleci-runner/circleci-runner/tools/localtaskagent"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	parsed, err := localtaskagent.ParseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "local-task-agent: %v\n%s\n", err, localtaskagent.Usage)
+		return localtaskagent.ExitUsage
+	}
+	token, err := localtaskagent.ReadToken(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "local-task-agent: %v\n", err)
+		return localtaskagent.ExitUsage
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	watchSignals(cancel, stderr)
+
+	agent := &localtaskagent.Agent{Args: parsed, Token: token, Stdout: stdout, Stderr: stderr}
+	return agent.Run(ctx)
+}
+
+// watchSignals cancels the task on SIGTERM. SIGINT is caught and ignored:
+// pressing Ctrl-C in a terminal sends it to the launch agent's whole process
+// group to drain, and a drain lets the running task finish. Catching it
+// instead of ignoring it keeps the steps' default SIGINT handling, since
+// exec resets caught signals but keeps ignored ones.
+func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer) {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGINT {
+				fmt.Fprintln(stderr, "local-task-agent: SIGINT ignored; the task continues (send SIGTERM to cancel it)")
+				continue
+			}
+			fmt.Fprintln(stderr, "local-task-agent: SIGTERM received; stopping the task")
+			cancel(localtaskagent.ErrTerminated)
+		}
+	}()
+}
