@@ -1,11 +1,16 @@
-// Package config loads, validates and edits the launch agent's YAML
-// configuration file and its environment overrides.
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // DefaultPath is where the Debian package writes the configuration.
 const DefaultPath = "/opt/circleci/launch-agent-config.yaml"
+
+// DefaultTaskAgentBaseURL is CircleCI's public release bucket for the task
+// agent, the default of runner.task_agent_base_url.
+const DefaultTaskAgentBaseURL = "https://circleci-binary-releases.s3.amazonaws.com/circleci-agent"
 
 // Mode values for runner.mode.
 const (
@@ -23,8 +28,8 @@ type Config struct {
 	Runner  Runner
 	Logging Logging
 
-	// Sources maps each dotted key that has a value to where the value came
-	// from, for the startup log.
+	// Sources maps every dotted key to the source of its value, for the
+	// startup log. A key that is unset has a SourceDefault entry.
 	Sources map[string]Source
 }
 
@@ -56,12 +61,12 @@ type Runner struct {
 
 // Logging is the logging section.
 type Logging struct {
-	File   string // logging.file; "" means standard error
+	File   string // logging.file; "" means standard error, and Load stores "-" as ""
 	Level  string // logging.level
 	Format string // logging.format: "json" or "text"
 }
 
-// Source says where one configuration value came from.
+// Source is where one configuration value came from.
 type Source struct {
 	Kind   SourceKind
 	Name   string // the file path or the environment variable
@@ -78,3 +83,15 @@ const (
 	SourceFile
 	SourceEnv
 )
+
+// String returns "default", "FILE:LINE:COL" or "environment NAME".
+func (s Source) String() string {
+	switch s.Kind {
+	case SourceFile:
+		return fmt.Sprintf("%s:%d:%d", s.Name, s.Line, s.Column)
+	case SourceEnv:
+		return "environment " + s.Name
+	default:
+		return "default"
+	}
+}
