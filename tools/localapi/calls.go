@@ -3,6 +3,7 @@ package localapi
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -79,14 +80,9 @@ func loggedPath(path string) bool {
 }
 
 // recordCalls adds every logged request to the call log once its response
-// is written.
+// is written, and logs every request that was rejected with its message.
 func (s *Server) recordCalls(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !loggedPath(r.URL.Path) {
-			next.ServeHTTP(w, r)
-			return
-		}
-
 		call := &Call{Time: s.opts.Now(), Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent()}
 		if token, err := bearerToken(r); err == nil {
 			call.Token = MaskToken(token)
@@ -98,15 +94,34 @@ func (s *Server) recordCalls(next http.Handler) http.Handler {
 		if call.Status == 0 && !recorder.hijacked {
 			call.Status = http.StatusOK
 		}
-		s.calls.add(*call)
+		if call.Status >= 400 {
+			s.log.Warn().Str("method", call.Method).Str("path", call.Path).Int("status", call.Status).
+				Str("token", call.Token).Int("fault", call.Fault).Str("error", recorder.errorMessage()).Msg("request rejected")
+		}
+		if loggedPath(r.URL.Path) {
+			s.calls.add(*call)
+		}
 	})
 }
 
-// statusRecorder remembers the status that a handler writes.
+// statusRecorder remembers the status that a handler writes, and the start
+// of an error response's body for the log.
 type statusRecorder struct {
 	http.ResponseWriter
 	status   int
 	hijacked bool
+	body     []byte
+}
+
+// maxLoggedBody bounds the part of an error body kept for the log.
+const maxLoggedBody = 1024
+
+func (r *statusRecorder) errorMessage() string {
+	var message errorMessage
+	if json.Unmarshal(r.body, &message) == nil && message.Message != "" {
+		return message.Message
+	}
+	return string(r.body)
 }
 
 func (r *statusRecorder) WriteHeader(status int) {
@@ -119,6 +134,9 @@ func (r *statusRecorder) WriteHeader(status int) {
 func (r *statusRecorder) Write(data []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+	}
+	if r.status >= 400 && len(r.body) < maxLoggedBody {
+		r.body = append(r.body, data[:min(len(data), maxLoggedBody-len(r.body))]...)
 	}
 	return r.ResponseWriter.Write(data)
 }

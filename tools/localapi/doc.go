@@ -1,4 +1,4 @@
-// Package localapi is a local runner API: an HTTP server that stands in for
+// Package localapi is a local runner API: an HTTP server that replaces
 // CircleCI's servers so the launch agent can run the jobs of a real
 // .circleci/config.yml on loopback, and tests can watch every call and inject
 // faults.
@@ -31,7 +31,7 @@
 //	POST /api/v2/task/step/end     {step, status, exit_code, message}
 //	POST /api/v2/task/complete     {result, message}
 //
-// These answer 410 once the job is cancelled, 409 once it ended otherwise,
+// These respond with 410 once the job is cancelled, 409 once it ended otherwise,
 // and 404 once the claim was returned by unclaim.
 //
 // Task agent downloads, without authentication, for every agent_version

@@ -213,4 +213,3 @@ func doQuiet(ts *httptest.Server, method, path, token string, body any) (*http.R
 	out, _ := io.ReadAll(response.Body)
 	return response, out
 }
-

@@ -143,7 +143,7 @@ func bearerToken(r *http.Request) (string, error) {
 	return strings.TrimSpace(token), nil
 }
 
-// methods routes a request by method and answers 405 with the allowed
+// methods routes a request by method and responds with 405 with the allowed
 // methods otherwise. GET handlers also serve HEAD.
 type methods map[string]http.HandlerFunc
 

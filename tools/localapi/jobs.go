@@ -165,7 +165,7 @@ func (s *Server) endLocked(j *job, state State, message string) {
 		}
 	}
 	s.log.Info().Str("job", j.record.Name).Str("task_id", j.record.ID).
-		Str("state", string(state)).Str("message", message).Msg("job ended")
+		Str("state", string(state)).Str("reason", message).Msg("job ended")
 	s.notifyLocked()
 
 	for _, other := range s.jobs {
@@ -190,7 +190,7 @@ func (s *Server) Enqueue(name string) (Job, error) {
 }
 
 // Cancel cancels a job that has not ended. A running job's task token then
-// receives 410 on the task agent's calls, and unclaim answers 404.
+// receives 410 on the task agent's calls, and unclaim responds with 404.
 func (s *Server) Cancel(id string) (Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

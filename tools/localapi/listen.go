@@ -11,7 +11,8 @@ import (
 
 // Listen opens a TCP listener on addr, which must be 127.0.0.1:PORT (port 0
 // picks a free port). The local runner API hands out tokens and runs jobs
-// for whoever calls it, so it never listens beyond the loopback address.
+// for any client that connects, so it never listens beyond the loopback
+// address.
 func Listen(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

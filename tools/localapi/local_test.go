@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/circleci-runner/circleci-runner/pkg/runnerapi"
 	"github.com/circleci-runner/circleci-runner/tools/taskproto"
 )
@@ -235,5 +237,22 @@ func TestNewReportsConfigErrors(t *testing.T) {
 	_, err := New(Options{RepoDir: repo, Tokens: map[string]string{testToken: testClass}, TaskAgents: map[string]string{"amd64": agent}})
 	if err == nil || !strings.Contains(err.Error(), `config.yml:2:1: key "orbs" is not supported by the local runner API`) {
 		t.Errorf("New error = %v", err)
+	}
+}
+
+func TestRejectedRequestIsLogged(t *testing.T) {
+	var log strings.Builder
+	_, ts := newTestServer(t, testConfig, func(o *Options) { o.Logger = zerolog.New(&log) })
+
+	do(t, ts, "POST", "/api/v3/runner/claim", "unknown-token-wxyz", claimBody)
+
+	line := log.String()
+	for _, want := range []string{`"status":401`, `"token":"****wxyz"`, `"error":"resource-class token ****wxyz is not valid"`, `"message":"request rejected"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log has no %s:\n%s", want, line)
+		}
+	}
+	if strings.Contains(line, "unknown-token-wxyz") {
+		t.Error("the log contains the full token")
 	}
 }

@@ -35,16 +35,16 @@ type Job struct {
 
 	// Name is the job's name in its workflow, and ConfigJob its key in the
 	// config's jobs map. They differ only for a workflow job with `name:`.
-	Name          string `json:"name"`
-	ConfigJob     string `json:"config_job"`
-	Workflow      string `json:"workflow"`
-	WorkflowID    string `json:"workflow_id"`
-	ResourceClass string `json:"resource_class"`
+	Name          string   `json:"name"`
+	ConfigJob     string   `json:"config_job"`
+	Workflow      string   `json:"workflow"`
+	WorkflowID    string   `json:"workflow_id"`
+	ResourceClass string   `json:"resource_class"`
 	Requires      []string `json:"requires,omitempty"`
 
 	State State `json:"state"`
 
-	// Message says why the job ended when the task agent or a fail event
+	// Message is the reason the job ended when the task agent or a fail event
 	// gave a reason, or why it was blocked or cancelled.
 	Message string `json:"message,omitempty"`
 

@@ -189,7 +189,7 @@ func (s *Server) fail(token string, event runnerapi.FailEvent, text string) erro
 	j.record.FailEvents = append(j.record.FailEvents, FailEvent{
 		Received: s.opts.Now(), Allocation: event.Allocation, Timestamp: event.Timestamp, Message: text,
 	})
-	s.log.Info().Str("job", j.record.Name).Str("task_id", j.record.ID).Str("message", text).Msg("fail event")
+	s.log.Info().Str("job", j.record.Name).Str("task_id", j.record.ID).Str("fail_message", text).Msg("fail event")
 	if t.active && j.record.State == StateRunning {
 		s.endStepsLocked(j, taskproto.StatusCancelled)
 		s.endLocked(j, StateFailed, "fail event: "+text)

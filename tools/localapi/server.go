@@ -18,7 +18,7 @@ import (
 const DefaultAgentVersion = "local-1"
 
 // DefaultMaxUnclaims is how many times a job may be returned to the queue
-// before POST /api/v3/runner/unclaim answers 409.
+// before POST /api/v3/runner/unclaim responds with 409.
 const DefaultMaxUnclaims = 3
 
 // Options configures a Server.
@@ -45,7 +45,7 @@ type Options struct {
 	DefaultResourceClass string
 
 	// MaxUnclaims is how many unclaims of one job succeed before the next
-	// answers 409; DefaultMaxUnclaims when 0, and no unclaim succeeds when
+	// gets 409; DefaultMaxUnclaims when 0, and no unclaim succeeds when
 	// negative.
 	MaxUnclaims int
 

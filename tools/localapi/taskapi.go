@@ -15,7 +15,7 @@ const maxStepOutput = 4 << 20
 const outputTruncated = "\n[output truncated by the local runner API]\n"
 
 // activeTaskLocked returns the task of the request's bearer token when it is
-// the current claim of a running job. Otherwise the error says why: 401 for
+// the current claim of a running job. Otherwise the error gives the reason: 401 for
 // an unknown token, 404 for a claim returned to the queue, 410 for a
 // cancelled job and 409 for a job that ended otherwise.
 func (s *Server) activeTaskLocked(r *http.Request) (*task, error) {
@@ -238,8 +238,7 @@ func (s *Server) endStepsLocked(j *job, status string) {
 	}
 }
 
-// elapsed is a helper for records: the time from start to end, or to now
-// while running.
+// elapsed returns the time from start to end, or to now while running.
 func elapsed(start, end, now time.Time) time.Duration {
 	if start.IsZero() {
 		return 0

@@ -1,5 +1,5 @@
 // Package localtaskagent runs the steps of one task from the local runner
-// API. It stands in for CircleCI's closed-source task agent: it accepts the
+// API. It replaces CircleCI's closed-source task agent: it accepts the
 // same command line, reads the task token from standard input, runs checkout
 // and run steps in the working directory, and reports each step with the
 // protocol of package taskproto.

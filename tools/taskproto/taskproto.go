@@ -19,7 +19,7 @@
 // with StatusSkipped. Background steps start, and their output and end may
 // arrive while later steps run; every background step must end before
 // complete. After complete the task token is no longer accepted. When the
-// task is cancelled on the server, every call answers 410 Gone, and the task
+// task is cancelled on the server, every call gets 410 Gone, and the task
 // agent stops its steps and exits.
 package taskproto
 

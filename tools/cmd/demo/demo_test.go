@@ -170,7 +170,7 @@ func TestParseOptionsDefaults(t *testing.T) {
 func TestLoadExpectedErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := map[string]string{
-		"jobs:\n  build:\n    result: done\n":           `jobs.build.result "done" is invalid: use succeeded, failed, blocked or cancelled`,
+		"jobs:\n  build:\n    result: done\n":             `jobs.build.result "done" is invalid: use succeeded, failed, blocked or cancelled`,
 		"jobs:\n  build:\n    result: failed\n    x: 1\n": "field x not found in type main.JobExpectation",
 	}
 	for text, want := range tests {

@@ -5,7 +5,7 @@
 //	demo --agent PATH --task-agent PATH --repo examples/demo [--timeout 60s]
 //
 // It exits 0 only when every job ended as the repository's expected.yaml
-// says and the launch agent exited 0 after its drain. It needs no root and
+// requires and the launch agent exited 0 after its drain. It needs no root and
 // uses nothing but loopback.
 package main
 

@@ -65,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	set.StringVar(&f.listen, "listen", "127.0.0.1:0", "listen address `127.0.0.1:PORT`; port 0 picks a free port")
 	set.StringVar(&f.defaultResourceClass, "default-resource-class", "", "resource class `NS/NAME` of jobs with only machine: true (default: the tokens' class when there is one)")
 	set.StringVar(&f.agentVersion, "agent-version", localapi.DefaultAgentVersion, "agent_version `VERSION` that claims hand out")
-	set.IntVar(&f.maxUnclaims, "max-unclaims", localapi.DefaultMaxUnclaims, "unclaims of one job that succeed before unclaim answers 409")
+	set.IntVar(&f.maxUnclaims, "max-unclaims", localapi.DefaultMaxUnclaims, "unclaims of one job that succeed before unclaim responds with 409")
 	set.Usage = func() {
 		fmt.Fprintln(stderr, "usage: local-runner-api --repo DIR --tokens-file FILE --task-agent PATH [flags]")
 		fmt.Fprintln(stderr, "\nServes the runner API for the jobs of a repository's .circleci/config.yml on 127.0.0.1.")

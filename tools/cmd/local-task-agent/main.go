@@ -1,5 +1,5 @@
-// Command local-task-agent runs one task of the local runner API. It stands
-// in for CircleCI's task agent and is served to the launch agent as
+// Command local-task-agent runs one task of the local runner API. It
+// replaces CircleCI's task agent and is served to the launch agent as
 // circleci-agent:
 //
 //	circleci-agent _internal agent-runner --runnerAPIBaseURL=URL --allocation=ALLOCATION \
