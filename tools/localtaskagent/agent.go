@@ -132,7 +132,8 @@ func (a *Agent) runJob(ctx context.Context, config taskproto.TaskConfig) (string
 	return failure, nil
 }
 
-// jobRun is what every step of one job shares.
+// jobRun is the job state that every step uses: its configuration and its
+// working directory.
 type jobRun struct {
 	config taskproto.TaskConfig
 	dir    string

@@ -17,8 +17,8 @@ type backgroundStep struct {
 	ended   chan struct{}
 }
 
-// startBackground starts the step and reports its end when it exits. A
-// background step never fails the job, as in CircleCI.
+// startBackground starts the step and reports its end when it exits. The
+// exit status of a background step does not fail the job.
 func (a *Agent) startBackground(job *jobRun, index int, step taskproto.Step) (string, string) {
 	start := time.Now()
 	process, output, err := a.start(job, index, step)

@@ -13,7 +13,8 @@ import (
 )
 
 // homeDir returns the home directory of the user the task agent runs as.
-// systemd-run does not pass HOME, so the user database is the fallback.
+// HOME may be unset because systemd-run does not forward the caller's
+// environment, so the user database is the fallback.
 func homeDir() (string, error) {
 	if home := os.Getenv("HOME"); home != "" {
 		return home, nil

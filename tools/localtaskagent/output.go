@@ -14,8 +14,8 @@ const (
 	// flushInterval is how often buffered output is sent to the runner API.
 	flushInterval = 200 * time.Millisecond
 
-	// maxChunk is the most output sent in one call; the local runner API
-	// accepts request bodies of up to 1 MiB.
+	// maxChunk is the maximum output in bytes sent in one call. The local
+	// runner API accepts request bodies of up to 1 MiB.
 	maxChunk = 64 << 10
 )
 

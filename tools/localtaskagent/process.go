@@ -14,7 +14,7 @@ import (
 const DefaultKillGrace = 3 * time.Second
 
 // waitDelay bounds the wait for output after a step's shell exited. A process
-// that the step left in the background may keep the output pipe open; its
+// that the step left in the background may keep the output pipe open. Its
 // later output is lost, and it is stopped with the rest of the process group
 // when the task ends.
 const waitDelay = time.Second
@@ -101,8 +101,8 @@ func (p *stepProcess) stop(grace time.Duration) {
 // killGroup sends SIGKILL to what is left of the step's process group after
 // its shell exited, such as a process the step started with "&".
 // NOTE: when no member is left, the id is free and could name an unrelated
-// process group that formed since; the task agent calls this moments after
-// its steps end, which makes that unlikely but not impossible.
+// process group that formed since. The task agent calls this moments after
+// its steps end, so that is unlikely but not impossible.
 func (p *stepProcess) killGroup() {
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }

@@ -80,8 +80,8 @@ type Step struct {
 	Type string `json:"type"`
 	Name string `json:"name"`
 
-	// Path is where a checkout step unpacks the repository, relative to the
-	// job's working directory. Empty means the working directory itself.
+	// Path is the target folder of a checkout step, relative to the job's
+	// working directory. Empty means the working directory itself.
 	Path string `json:"path,omitempty"`
 
 	Command          string            `json:"command,omitempty"`

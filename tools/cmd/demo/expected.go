@@ -12,7 +12,7 @@ import (
 	"github.com/circleci-runner/circleci-runner/tools/localapi"
 )
 
-// Expected is expected.yaml: how each job must end.
+// Expected is the content of expected.yaml: how each job must end.
 type Expected struct {
 	Jobs map[string]JobExpectation `yaml:"jobs"`
 }

@@ -23,8 +23,9 @@ import (
 	"github.com/circleci-runner/circleci-runner/pkg/runnerapi"
 )
 
-// fakeAgentMode selects the behaviour of the fake launch agent: "" runs
-// tasks, "exit" exits with status 5 at once, "idle" never claims.
+// fakeAgentModeVariable is the environment variable that selects the
+// behaviour of the fake launch agent: "" runs tasks, "exit" exits with
+// status 5 at once, and "idle" never claims.
 const fakeAgentModeVariable = "DEMO_TEST_FAKE_AGENT_MODE"
 
 // fakeLaunchAgent is a small launch agent for the demo's tests, so they do

@@ -45,11 +45,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return agent.Run(ctx)
 }
 
-// watchSignals cancels the task on SIGTERM. SIGINT is caught and ignored:
-// pressing Ctrl-C in a terminal sends it to the launch agent's whole process
-// group to drain, and a drain lets the running task finish. Catching it
-// instead of ignoring it keeps the steps' default SIGINT handling, since
-// exec resets caught signals but keeps ignored ones.
+// watchSignals cancels the task on SIGTERM and logs SIGINT without acting on
+// it. Ctrl-C in a terminal sends SIGINT to the whole foreground process
+// group, which can include the task agent, and for the launch agent SIGINT
+// means a drain that lets the running task finish. The handler catches
+// SIGINT instead of ignoring it, because exec resets caught signals but
+// passes ignored ones on to the steps.
 func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer) {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
