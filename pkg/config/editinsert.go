@@ -10,12 +10,14 @@ import (
 // a block mapping, with the indentation of its keys, or after the last item
 // of a flow mapping.
 func (d *editDoc) insertInto(parent *yaml.Node, names []string, value any) ([]byte, error) {
-	last := parent.Content[len(parent.Content)-1]
 	if parent.Style&yaml.FlowStyle != 0 {
 		return d.insertIntoFlow(parent, names, value)
 	}
+	if len(parent.Content) < 2 {
+		return nil, errSpan
+	}
 
-	end, err := d.pairEnd(parent.Content[len(parent.Content)-2], last)
+	end, err := d.pairEnd(parent.Content[len(parent.Content)-2], parent.Content[len(parent.Content)-1])
 	if err != nil {
 		return nil, err
 	}

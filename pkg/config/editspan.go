@@ -12,7 +12,7 @@ import (
 // functions below find the end by scanning the text. Edit checks the result
 // by parsing it again, so a wrong guess is an error, never a corrupted file.
 
-var errSpan = errors.New("cannot find where the value ends")
+var errSpan = errors.New("cannot find where the value ends; edit the file by hand")
 
 // nodeStart returns the offset of a node's first character after its tag and
 // anchor.

@@ -193,8 +193,21 @@ func CheckKey(key string) error {
 	if _, ok := lookupSpec(key); ok {
 		return nil
 	}
+	if key != "" && isSection(key) {
+		return fmt.Errorf("%q is a section, not a key; name a key in it, such as %s", key, firstKeyIn(key))
+	}
 	if suggestion := closestKey(key); suggestion != "" {
 		return fmt.Errorf("unknown key %q; did you mean %s?", key, suggestion)
 	}
 	return fmt.Errorf("unknown key %q; run \"circleci-launch-agent config --help\" for the list of keys", key)
+}
+
+// firstKeyIn returns the first key of a section in keySpecs order.
+func firstKeyIn(name string) string {
+	for _, s := range keySpecs {
+		if strings.HasPrefix(s.key, name+".") {
+			return s.key
+		}
+	}
+	return ""
 }
