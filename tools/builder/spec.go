@@ -72,11 +72,14 @@ func CircleCIRunner() Package {
 		License:  "Apache-2.0",
 		Section:  "devel",
 		Priority: "optional",
-		// adduser creates the circleci user; debconf asks the questions;
-		// systemd runs the service and launch-task's systemd-run.
-		Depends: []string{"adduser", "debconf (>= 1.5.34) | debconf-2.0", "systemd"},
+		// adduser creates the circleci user, debconf asks the questions,
+		// systemd runs the service and launch-task's systemd-run, and
+		// procps provides the /bin/kill of the unit's ExecReload.
+		Depends: []string{"adduser", "debconf (>= 1.5.34) | debconf-2.0", "procps", "systemd"},
 		Files: []File{
 			{Destination: AgentPath, Mode: 0o755, Generated: GeneratedAgent},
+			// On PATH for administrators: "circleci-launch-agent --check".
+			{Source: AgentPath, Destination: "/usr/sbin/circleci-launch-agent", Mode: 0o777, Type: "symlink"},
 			{Source: "debian/launch-task", Destination: "/opt/circleci/launch-task", Mode: 0o755},
 			{Source: "debian/stop-agent", Destination: "/opt/circleci/stop-agent", Mode: 0o755},
 			{Source: "debian/circleci.service", Destination: "/lib/systemd/system/circleci.service", Mode: 0o644},

@@ -38,7 +38,7 @@ var Bookworm = Spec{
 	Arch:    "amd64",
 	Variant: "minbase",
 	Include: []string{
-		"adduser", "curl", "dbus", "init-system-helpers", "sudo",
+		"adduser", "curl", "dbus", "init-system-helpers", "procps", "sudo",
 		"systemd", "systemd-sysv",
 	},
 	Mirror: DefaultMirror,
@@ -70,11 +70,14 @@ func CacheDir() string {
 }
 
 // Root returns the path of the cached root for spec, making it first when
-// it is missing. It skips the test when the prerequisites are missing and
-// not root (fails under CI). The returned directory must not be changed:
-// tests work on an Overlay of it.
+// it is missing. It skips the test under -short, and when the prerequisites
+// are missing and not root (fails under CI). The returned directory must
+// not be changed: tests work on an Overlay of it.
 func Root(t testing.TB, spec Spec) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("debootstrap roots need root and minutes to make; skipped under -short")
+	}
 	Require(t, "debootstrap", "chroot")
 	if spec.Arch != "amd64" {
 		RequireBinfmt(t, spec.Arch)

@@ -1,0 +1,203 @@
+package testroot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BootOptions configures Boot.
+type BootOptions struct {
+	// Volatile boots with --volatile=overlay: the root stays read-only
+	// under a tmpfs, so a cached root can be booted directly. Leave it
+	// false to boot an Overlay's Dir, which keeps changes in the overlay.
+	Volatile bool
+	// BindReadOnly lists "HOST:CONTAINER" paths made visible read-only.
+	// The container's /tmp is a tmpfs, so bind under /var/tmp or elsewhere.
+	BindReadOnly []string
+}
+
+// Machine is systemd booted in a root with systemd-nspawn. It shares the
+// host's network namespace, so servers on the host's 127.0.0.1 are
+// reachable from inside.
+type Machine struct {
+	// InitPID is the host PID of the container's systemd, for nsenter.
+	InitPID int
+	nspawn  *exec.Cmd
+	console syncBuffer
+	t       testing.TB
+}
+
+// syncBuffer is a bytes.Buffer that systemd-nspawn's output copiers and
+// the test may use at the same time.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Boot starts systemd in dir and waits until it reaches the running or
+// degraded state. The machine is stopped when the test ends.
+func Boot(t testing.TB, dir string, opts BootOptions) *Machine {
+	t.Helper()
+	Require(t, "systemd-nspawn", "nsenter")
+	name := fmt.Sprintf("circleci-test-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	args := []string{
+		"-D", dir, "-b", "--register=no", "--keep-unit",
+		"--console=passive", "--machine=" + name,
+	}
+	if opts.Volatile {
+		args = append(args, "--volatile=overlay")
+	}
+	for _, bind := range opts.BindReadOnly {
+		args = append(args, "--bind-ro="+bind)
+	}
+	m := &Machine{t: t}
+	m.nspawn = exec.Command("systemd-nspawn", args...)
+	m.nspawn.Stdout = &m.console
+	m.nspawn.Stderr = &m.console
+	if err := m.nspawn.Start(); err != nil {
+		t.Fatalf("start systemd-nspawn: %v", err)
+	}
+	t.Cleanup(m.stop)
+
+	pid, err := waitForInit(m.nspawn.Process.Pid, 30*time.Second)
+	if err != nil {
+		t.Fatalf("%v\nconsole:\n%s", err, m.console.String())
+	}
+	m.InitPID = pid
+	if err := m.waitForBoot(2 * time.Minute); err != nil {
+		t.Fatalf("systemd in %s: %v\nconsole:\n%s", dir, err, m.console.String())
+	}
+	return m
+}
+
+// waitForBoot polls the system state until it is running or degraded.
+// "systemctl is-system-running --wait" alone is not enough, because right
+// after systemd starts it answers "offline" at once.
+func (m *Machine) waitForBoot(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	state := ""
+	for time.Now().Before(deadline) {
+		result, _ := m.Exec(Command{Args: []string{"systemctl", "is-system-running", "--wait"}, Timeout: timeout})
+		state = strings.TrimSpace(result.Stdout)
+		if state == "running" || state == "degraded" {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("boot did not finish within %s; last state %q", timeout, state)
+}
+
+// waitForInit returns the PID of systemd-nspawn's child, the container's
+// init.
+func waitForInit(nspawnPID int, timeout time.Duration) (int, error) {
+	deadline := time.Now().Add(timeout)
+	path := fmt.Sprintf("/proc/%d/task/%d/children", nspawnPID, nspawnPID)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return 0, fmt.Errorf("systemd-nspawn exited before the container started: %w", err)
+		}
+		for _, field := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				continue
+			}
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if strings.TrimSpace(string(comm)) == "systemd" {
+				return pid, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("no systemd process under systemd-nspawn (PID %d) after %s", nspawnPID, timeout)
+}
+
+// Exec runs a command inside the machine with nsenter, in all of the
+// container's namespaces. Only a failure to start it, or a timeout, is an
+// error; a non-zero exit is in ExitCode.
+func (m *Machine) Exec(c Command) (Result, error) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	args := append([]string{"-t", strconv.Itoa(m.InitPID), "-a", "env", "-i",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "LC_ALL=C.UTF-8"}, c.Env...)
+	args = append(args, c.Args...)
+	cmd := exec.CommandContext(ctx, "nsenter", args...)
+	cmd.Stdin = c.Stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	result := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ctx.Err() != nil {
+		return result, fmt.Errorf("%s timed out after %s", strings.Join(c.Args, " "), timeout)
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		result.ExitCode = exitErr.ExitCode()
+		return result, nil
+	}
+	return result, err
+}
+
+// Run runs a command inside the machine and fails the test unless it
+// exits 0.
+func (m *Machine) Run(args ...string) Result {
+	m.t.Helper()
+	result, err := m.Exec(Command{Args: args})
+	if err != nil {
+		m.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, result.Output())
+	}
+	if result.ExitCode != 0 {
+		m.t.Fatalf("%s exited %d:\n%s", strings.Join(args, " "), result.ExitCode, result.Output())
+	}
+	return result
+}
+
+// stop powers the machine off and waits for systemd-nspawn to exit,
+// killing it after 30 seconds. "systemctl poweroff" is used rather than
+// SIGTERM to systemd-nspawn, because an arm64 systemd under emulation
+// answers SIGTERM by entering rescue mode.
+func (m *Machine) stop() {
+	done := make(chan error, 1)
+	go func() { done <- m.nspawn.Wait() }()
+	if m.InitPID != 0 {
+		m.Exec(Command{Args: []string{"systemctl", "poweroff", "--no-block"}, Timeout: 10 * time.Second})
+	} else {
+		m.nspawn.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		m.nspawn.Process.Kill()
+		<-done
+		m.t.Errorf("systemd-nspawn did not exit within 30s of poweroff; killed it\nconsole:\n%s", m.console.String())
+	}
+}
