@@ -1,11 +1,33 @@
 # Build, demo, test and release targets for circleci-runner.
+#
+#   make demo    run the example jobs through the real agent on loopback
+#   make test    the whole suite: unit, integration and package tests
+#   make dist    packages, release tree and APT repository in dist/
 GO ?= go
 BIN := bin
 
-.PHONY: build demo test dist package-test bench fuzz clean
+.PHONY: build demo test test-unit fuzz bench dist package-test clean
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/... ./tools/cmd/...
+
+# The demo needs no root and no network beyond 127.0.0.1.
+demo: build
+	$(BIN)/demo --agent $(BIN)/circleci-launch-agent --task-agent $(BIN)/local-task-agent --repo examples/demo
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+# Everything but the package and system tests, which need root.
+test-unit:
+	$(GO) test -short -count=1 ./...
+
+# Longer runs of the fuzz targets than make test's seed corpus.
+FUZZTIME ?= 5m
+fuzz:
+	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME)
 
 # The .debs for amd64 and arm64, the launch agent's release tree and a signed
 # APT repository, in dist/. SIGNING_KEY is an OpenPGP secret key file (an

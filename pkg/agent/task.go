@@ -234,10 +234,10 @@ func (a *Agent) fail(t *task, message string) {
 
 	err := t.api.Fail(ctx, t.claim.TaskToken, t.claim.Allocation, message, a.opts.Now())
 	if err != nil {
-		t.log.Error().Err(err).Str("message", message).Msg("sending the fail event failed")
+		t.log.Error().Err(err).Str("fail_message", message).Msg("sending the fail event failed")
 		return
 	}
-	t.log.Info().Str("message", message).Msg("sent fail event")
+	t.log.Info().Str("fail_message", message).Msg("sent fail event")
 }
 
 // cleanup removes the task's working directory when

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"github.com/circleci-runner/circleci-runner/pkg/agent"
+	"github.com/circleci-runner/circleci-runner/pkg/config"
+	"github.com/circleci-runner/circleci-runner/pkg/health"
+	"github.com/circleci-runner/circleci-runner/pkg/logging"
+	"github.com/circleci-runner/circleci-runner/pkg/runnerapi"
+	"github.com/circleci-runner/circleci-runner/pkg/taskagent"
+	"github.com/circleci-runner/circleci-runner/pkg/version"
+	"github.com/circleci-runner/circleci-runner/pkg/workdir"
+)
+
+// serve runs the claim loop until it stops and returns the exit status.
+func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, signals <-chan os.Signal, stderr io.Writer) int {
+	log, closeLog, err := logging.New(logging.Options{
+		File:   cfg.Logging.File,
+		Level:  cfg.Logging.Level,
+		Format: cfg.Logging.Format,
+		Stderr: stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "circleci-launch-agent:", err)
+		return exitError
+	}
+	defer closeLog()
+
+	logStartup(log, cfg, warnings)
+	hostname, _ := os.Hostname()
+	executable, err := os.Executable()
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot find the agent's executable; upgrades will not be noticed")
+	}
+
+	a, err := agent.New(agent.Options{
+		Config:           cfg,
+		Build:            buildParts,
+		Reload:           func() (*config.Config, error) { return reloadConfig(cfg.Path, log) },
+		Health:           health.NewReporter(health.SystemdNotify, log),
+		Log:              log,
+		Signals:          signals,
+		Environ:          os.Environ(),
+		Hostname:         hostname,
+		IP:               primaryIP(),
+		Version:          version.Version(),
+		Executable:       executable,
+		WatchdogInterval: health.WatchdogInterval(),
+		StopUnit:         stopTransientUnit,
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("launch agent could not start")
+		return exitError
+	}
+	if err := a.Run(ctx); err != nil {
+		log.Error().Err(err).Msg("launch agent failed")
+		return exitError
+	}
+	return exitOK
+}
+
+func logStartup(log zerolog.Logger, cfg *config.Config, warnings []config.Warning) {
+	for _, w := range warnings {
+		log.Warn().Str("warning", w.String()).Msg("configuration warning")
+	}
+	settings := zerolog.Dict()
+	for _, s := range cfg.Settings() {
+		settings.Dict(s.Key, zerolog.Dict().Str("value", s.Value).Str("source", s.Source))
+	}
+	log.Info().
+		Str("version", version.Version()).
+		Str("config", cfg.Path).
+		Dict("settings", settings).
+		Msg("launch agent starting")
+}
+
+func reloadConfig(path string, log zerolog.Logger) (*config.Config, error) {
+	cfg, warnings, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	logStartup(log, cfg, warnings)
+	return cfg, nil
+}
+
+// buildParts makes the runner API client, the task agent cache and the
+// working directory template for a configuration.
+func buildParts(cfg *config.Config) (agent.Parts, error) {
+	template, err := workdir.Parse(cfg.Runner.WorkingDirectory)
+	if err != nil {
+		return agent.Parts{}, err
+	}
+	api := runnerapi.New(runnerapi.Options{
+		BaseURL:   cfg.API.URL,
+		Token:     cfg.API.AuthToken,
+		UserAgent: version.UserAgent(),
+	})
+	cache := taskagent.New(taskagent.Options{
+		Dir:       taskAgentDirectory(cfg),
+		BaseURL:   cfg.Runner.TaskAgentBaseURL,
+		UserAgent: version.UserAgent(),
+	})
+	return agent.Parts{API: api, TaskAgents: cache, WorkDir: template}, nil
+}
+
+// taskAgentDirectory is runner.task_agent_directory, or a default that
+// the agent's user can write: a root agent keeps task agents where the
+// Debian package purges them.
+func taskAgentDirectory(cfg *config.Config) string {
+	if dir := cfg.Runner.TaskAgentDirectory; dir != "" {
+		return dir
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/circleci-runner/task-agent"
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(cache, "circleci-runner", "task-agent")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("circleci-runner-%d", os.Geteuid()), "task-agent")
+}
+
+// primaryIP returns the first global unicast IPv4 address of an interface
+// that is up, or "" when there is none. It sends no packet.
+func primaryIP() string {
+	interfaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, iface := range interfaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, addr := range addrs {
+			ipNet, ok := addr.(*net.IPNet)
+			if ok && ipNet.IP.To4() != nil && ipNet.IP.IsGlobalUnicast() {
+				return ipNet.IP.String()
+			}
+		}
+	}
+	return ""
+}
+
+// stopTransientUnit stops the unit that launch-task names
+// circleci-LAUNCH_ID, in case launch-task was killed before its own trap
+// could. Without a running systemd it does nothing.
+func stopTransientUnit(ctx context.Context, launchID string) error {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return nil
+	}
+	unit := "circleci-" + launchID + ".service"
+	out, err := exec.CommandContext(ctx, "systemctl", "stop", "--", unit).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("systemctl stop %s: %w: %s", unit, err, out)
+	}
+	return nil
+}
