@@ -15,7 +15,7 @@ import (
 func printSummary(w io.Writer, jobs []localapi.Job, expected *Expected) {
 	fmt.Fprintln(w)
 	table := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(table, "JOB\tRESULT\tEXPECTED\t\tSTEP\tSTATUS\tDURATION")
+	fmt.Fprintln(table, "JOB\tRESULT\tEXPECTED\tCHECK\tSTEP\tSTATUS\tDURATION")
 	for _, job := range jobs {
 		want := expected.Jobs[job.Name].Result
 		verdict := "ok"
