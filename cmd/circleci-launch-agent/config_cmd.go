@@ -247,10 +247,10 @@ func readConfigForEdit(path string) ([]byte, error) {
 
 // writeFileAtomically replaces the file at path, or the file that a symbolic
 // link at path points to, with data. It writes a temporary file in the same
-// directory, gives it the old file's mode and owner, or mode 0600 and root
-// (the caller's user when not root) for a new file, flushes it to disk and
-// renames it over the old one, so that a crash leaves either the old or the
-// new file.
+// directory and gives it the old file's mode and owner. A new file gets mode
+// 0600 and root, or the caller's user when the caller is not root. The
+// temporary file is flushed to disk and renamed over the old one, so that a
+// crash leaves either the old or the new file.
 func writeFileAtomically(path string, data []byte) error {
 	target, err := resolveTarget(path)
 	if err != nil {

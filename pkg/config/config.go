@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// DefaultPath is where the Debian package writes the configuration.
+// DefaultPath is the configuration file that the Debian package writes.
 const DefaultPath = "/opt/circleci/launch-agent-config.yaml"
 
 // DefaultTaskAgentBaseURL is CircleCI's public release bucket for the task
@@ -66,7 +66,8 @@ type Logging struct {
 	Format string // logging.format: "json" or "text"
 }
 
-// Source is where one configuration value came from.
+// Source is the origin of one configuration value: its default, a position
+// in the file or an environment variable.
 type Source struct {
 	Kind   SourceKind
 	Name   string // the file path or the environment variable

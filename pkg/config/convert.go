@@ -9,7 +9,7 @@ import (
 
 // convertNode converts a file value to the Go type of its key: string, bool,
 // time.Duration or []string. It returns the problems instead when the value
-// has the wrong type; a null value is never passed in.
+// has the wrong type. Callers handle a null value before calling it.
 func convertNode(spec keySpec, v fileValue) (any, []Problem) {
 	n := v.node
 	if spec.kind == kindList {

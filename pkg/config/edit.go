@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,7 +28,7 @@ type Change struct {
 // Edit rejects data that does not parse or that has a duplicate key, unknown
 // keys, and values of the wrong Go type. It parses its own result and
 // returns an error rather than a file in which anything but the requested
-// keys changed. Errors never contain the values, which may be secrets.
+// keys changed. Errors never contain the new values, which may be secrets.
 func Edit(data []byte, changes []Change) ([]byte, error) {
 	doc, err := parseForEdit(data)
 	if err != nil {
@@ -48,23 +49,28 @@ func Edit(data []byte, changes []Change) ([]byte, error) {
 	return data, nil
 }
 
-// checkChange requires a known key and a value of the key's Go type.
+// checkChange requires a known key and a valid UTF-8 value of the key's Go
+// type.
 func checkChange(change Change) error {
 	if err := CheckKey(change.Key); err != nil {
 		return err
 	}
 	spec, _ := lookupSpec(change.Key)
-	var ok bool
+	var typeOK, textOK bool
 	switch v := change.Value.(type) {
 	case string:
-		ok = (spec.kind == kindString || spec.kind == kindDuration) && utf8.ValidString(v)
+		typeOK, textOK = spec.kind == kindString || spec.kind == kindDuration, utf8.ValidString(v)
 	case bool:
-		ok = spec.kind == kindBool
+		typeOK, textOK = spec.kind == kindBool, true
 	case []string:
-		ok = spec.kind == kindList && !slices.ContainsFunc(v, func(s string) bool { return !utf8.ValidString(s) })
+		typeOK = spec.kind == kindList
+		textOK = !slices.ContainsFunc(v, func(s string) bool { return !utf8.ValidString(s) })
 	}
-	if !ok {
-		return fmt.Errorf("cannot set %s: expected a valid UTF-8 %s value, got a %T", change.Key, spec.kind, change.Value)
+	switch {
+	case !typeOK:
+		return fmt.Errorf("cannot set %s: expected a %s value, got a %T", change.Key, spec.kind, change.Value)
+	case !textOK:
+		return fmt.Errorf("cannot set %s: the value is not valid UTF-8", change.Key)
 	}
 	return nil
 }
@@ -203,7 +209,7 @@ func (d *editDoc) keyEnd(keyNode *yaml.Node, start int) (int, error) {
 		return d.doubleQuotedEnd(start)
 	case keyNode.Style&yaml.SingleQuotedStyle != 0:
 		return d.singleQuotedEnd(start)
-	case strings.HasPrefix(string(d.text.data[start:]), keyNode.Value):
+	case bytes.HasPrefix(d.text.data[start:], []byte(keyNode.Value)):
 		return start + len(keyNode.Value), nil
 	}
 	return 0, errSpan

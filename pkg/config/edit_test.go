@@ -79,8 +79,8 @@ func TestEdit(t *testing.T) {
 			want:    commented + "  format: text\n",
 		},
 		{
-			name:  "replace block list keeps block style",
-			input: "runner:\n  command_prefix:\n    - /a   # first\n    - /b\n  name: x\n",
+			name:    "replace block list keeps block style",
+			input:   "runner:\n  command_prefix:\n    - /a   # first\n    - /b\n  name: x\n",
 			changes: []Change{{Key: "runner.command_prefix", Value: []string{"/c", "d e", "true"}}},
 			want:    "runner:\n  command_prefix:\n    - /c\n    - d e\n    - \"true\"\n  name: x\n",
 		},
@@ -338,19 +338,19 @@ func TestEditErrors(t *testing.T) {
 			name:    "bool for a string key",
 			input:   "",
 			changes: []Change{{Key: "runner.name", Value: true}},
-			want:    "cannot set runner.name: expected a valid UTF-8 string value, got a bool",
+			want:    "cannot set runner.name: expected a string value, got a bool",
 		},
 		{
 			name:    "string for a list key",
 			input:   "",
 			changes: []Change{{Key: "runner.command_prefix", Value: "/bin/sh"}},
-			want:    "cannot set runner.command_prefix: expected a valid UTF-8 list of strings value, got a string",
+			want:    "cannot set runner.command_prefix: expected a list of strings value, got a string",
 		},
 		{
 			name:    "invalid UTF-8",
 			input:   "",
 			changes: []Change{{Key: "runner.name", Value: "\xff"}},
-			want:    "cannot set runner.name: expected a valid UTF-8 string value, got a string",
+			want:    "cannot set runner.name: the value is not valid UTF-8",
 		},
 		{
 			name:    "duplicate key anywhere",

@@ -145,8 +145,8 @@ func (d *editDoc) blockScalarEnd(start int) int {
 }
 
 // plainEnd returns the end of a plain scalar in block context. A plain
-// scalar may continue on more indented lines; the folded text of the lines
-// taken must equal the parsed value.
+// scalar may continue on more indented lines, so lines are taken until their
+// folded text equals the parsed value.
 func (d *editDoc) plainEnd(n *yaml.Node, start int) (int, error) {
 	line, _ := d.text.position(start)
 	first := cutComment(string(d.text.data[start:d.text.lineEnd(line)]))

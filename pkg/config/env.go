@@ -11,17 +11,17 @@ type envValue struct {
 	text string
 }
 
-// envName is what one known variable sets.
-type envName struct {
+// envTarget is the key that a known variable sets.
+type envTarget struct {
 	key     string
 	primary bool // LAUNCH_AGENT_*, which wins over CIRCLECI_RUNNER_*
 }
 
-func knownEnvNames() map[string]envName {
-	names := map[string]envName{}
+func knownEnvNames() map[string]envTarget {
+	names := map[string]envTarget{}
 	for _, s := range keySpecs {
-		names[s.envName()] = envName{key: s.key, primary: true}
-		names[s.aliasName()] = envName{key: s.key}
+		names[s.envName()] = envTarget{key: s.key, primary: true}
+		names[s.aliasName()] = envTarget{key: s.key}
 	}
 	return names
 }

@@ -42,10 +42,10 @@ func Get(data []byte, key string) (value string, ok bool, err error) {
 	}
 }
 
-// ParseChange parses a "KEY=VALUE" argument into a Change, reading VALUE as
-// an environment variable of the key would be read: true or false for a
-// boolean, a Go duration for a duration, and a YAML flow list or words
-// separated by whitespace for a list. Durations stay text in the Change.
+// ParseChange parses a "KEY=VALUE" argument into a Change. VALUE is read as
+// an environment variable of the key would be. A boolean is true or false,
+// a duration is a Go duration, and a list is a YAML flow list or words
+// separated by whitespace. A duration stays text in the Change.
 func ParseChange(argument string) (Change, error) {
 	key, text, ok := strings.Cut(argument, "=")
 	if !ok {
@@ -126,20 +126,20 @@ func flatPath(key string) string {
 // withoutPath drops the entries of a key, of its list items and of its
 // sections, which may change from empty to a mapping.
 func withoutPath(entries []string, path string) []string {
-	var kept []string
+	var remaining []string
 	for _, entry := range entries {
 		p, _, _ := strings.Cut(entry, "\x00")
 		if p == path || strings.HasPrefix(p, path+"[") || strings.HasPrefix(p, path+".") ||
 			strings.HasPrefix(path, p+".") {
 			continue
 		}
-		kept = append(kept, entry)
+		remaining = append(remaining, entry)
 	}
-	return kept
+	return remaining
 }
 
 // Has reports whether a dotted key has a value in the YAML text of a config
-// file that is not empty or only whitespace; an empty list counts as no
+// file that is neither empty nor only whitespace. An empty list counts as no
 // value. Like Get, it ignores defaults and the environment.
 func Has(data []byte, key string) (bool, error) {
 	doc, err := parseForEdit(data)

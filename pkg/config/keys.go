@@ -88,7 +88,7 @@ func (s keySpec) envName() string {
 }
 
 // aliasName returns the CIRCLECI_RUNNER_* variable of a key. Machine runner 3
-// drops the RUNNER_ part for runner.* keys, since the prefix already says it.
+// drops the RUNNER_ part of runner.* keys, because its prefix contains it.
 func (s keySpec) aliasName() string {
 	return aliasPrefix + strings.TrimPrefix(envSuffix(s.key), "RUNNER_")
 }

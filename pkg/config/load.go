@@ -11,7 +11,7 @@ import (
 
 // Options are the inputs of Load besides the file itself.
 type Options struct {
-	// Path is the configuration file; "" means DefaultPath.
+	// Path is the configuration file, or "" for DefaultPath.
 	Path string
 	// Environ is the environment in the form of os.Environ. Load reads no
 	// other environment, so nil means no overrides.
@@ -25,13 +25,14 @@ type Options struct {
 }
 
 // maxFileSize bounds the config file. A real one is well under a kilobyte,
-// so a larger file is the wrong file.
+// so a file over 1 MiB is not a launch agent configuration.
 const maxFileSize = 1 << 20
 
 // Load reads the configuration file, applies the defaults and then the
 // environment, which wins over the file, and validates the result. It returns
 // the configuration and the warnings, or an *Error that lists every problem
-// found. The warnings are returned in both cases.
+// found, which includes a missing or unreadable file. The warnings are
+// returned in both cases.
 func Load(opts Options) (*Config, []Warning, error) {
 	l := newLoader(opts)
 	l.load()
@@ -55,7 +56,7 @@ type loader struct {
 	state  map[string]keyState
 }
 
-// keyState is how resolving one key ended.
+// keyState is the outcome of resolving one key.
 type keyState int
 
 const (
@@ -142,6 +143,8 @@ func readErrorMessage(err error) string {
 
 // checkFileAccess rejects a config file that a user other than root and the
 // agent's user could change, and warns when others can read the token in it.
+// NOTE: the directories above the file are not checked, although a user who
+// can write to one of them could replace the file.
 func (l *loader) checkFileAccess(info fs.FileInfo) {
 	mode := info.Mode().Perm()
 	if mode&0o022 != 0 {

@@ -103,8 +103,10 @@ var (
 )
 
 // yamlParserProblems are the errors of libyaml's parser, as opposed to its
-// scanner. yaml.v3 reports their line 0-based, and at the start of the list
-// or mapping being parsed rather than at the mistake.
+// scanner. yaml.v3 reports their line 0-based, and often at the start of the
+// list or mapping being parsed rather than at the mistake.
+// NOTE: observed with yaml.v3 v3.0.1. A version that numbers these lines
+// from 1 would make the reported line one too high.
 var yamlParserProblems = []string{
 	"did not find expected <document start>",
 	"did not find expected node content",

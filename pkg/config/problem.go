@@ -7,8 +7,8 @@ import (
 )
 
 // Problem is one configuration mistake with its location. A value read from
-// the file has File, Line and Column; a value from the environment has Env
-// instead. Problems about the file as a whole, such as its permissions, have
+// the file has File, Line and Column, and a value from the environment has
+// Env instead. Problems about the file as a whole, such as its permissions, have
 // File and no line.
 type Problem struct {
 	File    string

@@ -51,7 +51,7 @@ func lineBreakSize(b []byte) int {
 	return 0
 }
 
-// lineCount returns the number of lines; a final line break starts an empty
+// lineCount returns the number of lines. A final line break starts an empty
 // last line.
 func (t *text) lineCount() int {
 	return len(t.lines)

@@ -11,10 +11,10 @@ import (
 type fileValue struct {
 	written string     // the dotted key as written, such as api.host
 	node    *yaml.Node // the value, with an alias resolved to its anchor
-	src     Source     // where the value is written
+	src     Source     // position of the value in the file
 }
 
-// fileTree is what walking the file's YAML tree found.
+// fileTree is the result of walking the file's YAML tree.
 type fileTree struct {
 	path     string
 	values   map[string]fileValue  // by today's dotted key
