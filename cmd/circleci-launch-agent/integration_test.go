@@ -368,3 +368,48 @@ func TestAgentRejectsInvalidConfig(t *testing.T) {
 		t.Errorf("output does not name the file, line and key:\n%s", out)
 	}
 }
+
+func TestAgentReportsTaskAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent binary")
+	}
+	marker := filepath.Join(t.TempDir(), "pid")
+	config := strings.Replace(strings.Replace(sleepJob, "%s", "300", 1), "$MARKER", marker, 1)
+	config = strings.Replace(config, "jobs: [sleep]", "jobs: [sleep, after]", 1)
+	config = strings.Replace(config, "workflows:", "  after:\n    machine: true\n    resource_class: test/rig\n    steps:\n      - run: echo next\nworkflows:", 1)
+	r := newRig(t, config, localapi.Options{})
+	r.start("")
+	waitFor(t, "the job to start", 20*time.Second, func() bool { _, err := os.Stat(marker); return err == nil })
+	stepPID := readPID(t, marker)
+
+	r.signal(syscall.SIGKILL)
+	r.waitExit(10 * time.Second)
+	// The task agent gets SIGTERM when its parent dies and stops its step.
+	waitFor(t, "the step to end", 10*time.Second, func() bool { return syscall.Kill(stepPID, 0) != nil })
+
+	r.start("")
+	waitFor(t, "both jobs to end", 30*time.Second, func() bool {
+		jobs := r.api.Jobs()
+		return jobNamed(t, jobs, "sleep").State.Ended() && jobNamed(t, jobs, "after").State.Ended()
+	})
+	r.signal(syscall.SIGINT)
+	if code := r.waitExit(10 * time.Second); code != 0 {
+		t.Fatalf("exit status = %d, want 0", code)
+	}
+
+	jobs := r.api.Jobs()
+	sleep := jobNamed(t, jobs, "sleep")
+	wantPrefix := "The launch agent on runner rig restarted while the task ran (launch id "
+	if len(sleep.FailEvents) != 1 || !strings.HasPrefix(sleep.FailEvents[0].Message, wantPrefix) {
+		t.Errorf("fail events of the interrupted job = %+v, want one starting %q", sleep.FailEvents, wantPrefix)
+	}
+	if len(sleep.Claims) != 1 {
+		t.Errorf("the interrupted job was claimed %d times, want 1", len(sleep.Claims))
+	}
+	if after := jobNamed(t, jobs, "after"); after.State != localapi.StateSucceeded {
+		t.Errorf("next job state = %s (%s), want succeeded", after.State, after.Message)
+	}
+	if entries, _ := os.ReadDir(r.workBase); len(entries) != 0 {
+		t.Errorf("working directories left after recovery: %v", entries)
+	}
+}

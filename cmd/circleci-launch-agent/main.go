@@ -39,6 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	configPath := flags.StringP("config", "c", config.DefaultPath, "path of the YAML configuration file")
 	check := flags.Bool("check", false, "validate the configuration and the environment overrides, print the effective settings, and exit (0 when valid, 78 when not)")
+	stateDir := flags.String("state-dir", "", "folder for the record of the running task, which a restarted agent reports (default /var/lib/circleci-runner as root, else the user's cache folder)")
 	showVersion := flags.BoolP("version", "v", false, "print the version and exit")
 	help := flags.BoolP("help", "h", false, "show this help and exit")
 	flags.Usage = func() { printUsage(stderr, flags) }
@@ -80,7 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
-	return serve(context.Background(), cfg, warnings, signals, stderr)
+	return serve(context.Background(), cfg, warnings, *stateDir, signals, stderr)
 }
 
 func loadConfig(path string) (*config.Config, []config.Warning, error) {

@@ -64,6 +64,7 @@ type rig struct {
 	records    string
 
 	cmd    *exec.Cmd
+	starts int
 	stderr *lockedBuffer
 	notify *notifySocket
 	exited chan struct{}
@@ -159,8 +160,9 @@ func (r *rig) start(binary string) {
 	if binary == "" {
 		binary = agentBinary
 	}
-	r.notify = listenNotify(r.t, filepath.Join(r.dir, "notify"))
-	r.cmd = exec.Command(binary, "--config", r.configPath)
+	r.starts++
+	r.notify = listenNotify(r.t, filepath.Join(r.dir, fmt.Sprintf("notify-%d", r.starts)))
+	r.cmd = exec.Command(binary, "--config", r.configPath, "--state-dir", filepath.Join(r.dir, "state"))
 	r.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+r.notify.path, "LAUNCH_AGENT_RUNNER_NAME=rig")
 	r.cmd.Stderr = r.stderr
 	r.exited = make(chan struct{})

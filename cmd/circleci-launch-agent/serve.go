@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -22,7 +24,7 @@ import (
 )
 
 // serve runs the claim loop until it stops and returns the exit status.
-func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, signals <-chan os.Signal, stderr io.Writer) int {
+func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, stateDir string, signals <-chan os.Signal, stderr io.Writer) int {
 	log, closeLog, err := logging.New(logging.Options{
 		File:   cfg.Logging.File,
 		Level:  cfg.Logging.Level,
@@ -43,8 +45,10 @@ func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, s
 	}
 
 	a, err := agent.New(agent.Options{
-		Config:           cfg,
-		Build:            buildParts,
+		Config: cfg,
+		Build: func(cfg *config.Config) (agent.Parts, error) {
+			return buildParts(cfg, log)
+		},
 		Reload:           func() (*config.Config, error) { return reloadConfig(cfg.Path, log) },
 		Health:           health.NewReporter(health.SystemdNotify, log),
 		Log:              log,
@@ -56,6 +60,7 @@ func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, s
 		Executable:       executable,
 		WatchdogInterval: health.WatchdogInterval(),
 		StopUnit:         stopTransientUnit,
+		StateFile:        stateFile(stateDir, cfg.Path),
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("launch agent could not start")
@@ -94,7 +99,7 @@ func reloadConfig(path string, log zerolog.Logger) (*config.Config, error) {
 
 // buildParts makes the runner API client, the task agent cache and the
 // working directory template for a configuration.
-func buildParts(cfg *config.Config) (agent.Parts, error) {
+func buildParts(cfg *config.Config, log zerolog.Logger) (agent.Parts, error) {
 	template, err := workdir.Parse(cfg.Runner.WorkingDirectory)
 	if err != nil {
 		return agent.Parts{}, err
@@ -108,6 +113,9 @@ func buildParts(cfg *config.Config) (agent.Parts, error) {
 		Dir:       taskAgentDirectory(cfg),
 		BaseURL:   cfg.Runner.TaskAgentBaseURL,
 		UserAgent: version.UserAgent(),
+		Warn: func(err error) {
+			log.Warn().Err(err).Msg("task agent cache")
+		},
 	})
 	return agent.Parts{API: api, TaskAgents: cache, WorkDir: template}, nil
 }
@@ -126,6 +134,24 @@ func taskAgentDirectory(cfg *config.Config) string {
 		return filepath.Join(cache, "circleci-runner", "task-agent")
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("circleci-runner-%d", os.Geteuid()), "task-agent")
+}
+
+// stateFile is where the agent records the task it has claimed until the
+// task is reported. The name carries a hash of the configuration path, so
+// agents with different configurations on one host keep separate records.
+func stateFile(stateDir, configPath string) string {
+	sum := sha256.Sum256([]byte(configPath))
+	name := "task-in-flight-" + hex.EncodeToString(sum[:4]) + ".json"
+	if stateDir != "" {
+		return filepath.Join(stateDir, name)
+	}
+	if os.Geteuid() == 0 {
+		return filepath.Join("/var/lib/circleci-runner", name)
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(cache, "circleci-runner", name)
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("circleci-runner-%d", os.Geteuid()), name)
 }
 
 // primaryIP returns the first global unicast IPv4 address of an interface

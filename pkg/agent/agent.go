@@ -72,6 +72,11 @@ type Options struct {
 	// in case launch-task could not. Nil does nothing.
 	StopUnit func(ctx context.Context, launchID string) error
 
+	// StateFile records the claimed task until it is reported, so a
+	// restarted agent can report a task that a crash interrupted. Empty
+	// disables the record.
+	StateFile string
+
 	// TaskOutput receives the task agent's output as lines; nil logs them.
 	TaskOutput io.Writer
 
@@ -146,6 +151,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	a.health.Ready()
+	a.recoverInflight()
 	a.sweep()
 	a.loop(ctx)
 	a.health.Stopping()

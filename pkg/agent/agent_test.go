@@ -618,3 +618,106 @@ func waitForFile(t *testing.T, path string) {
 	}
 	t.Errorf("%s did not appear", path)
 }
+
+func TestRecoversInterruptedTask(t *testing.T) {
+	tests := []struct {
+		name      string
+		record    inflight
+		wantCalls []string
+		wantFail  string
+	}{
+		{
+			name:      "started",
+			record:    inflight{LaunchID: "mx0-a", Allocation: "alloc9", TaskToken: "tok9", TaskID: "id-tok9", Started: true},
+			wantCalls: []string{"fail alloc9", "claim"},
+			wantFail:  "The launch agent on runner runner-1 restarted while the task ran (launch id mx0-a), so the task was stopped.",
+		},
+		{
+			name:      "not started",
+			record:    inflight{LaunchID: "mx0-b", Allocation: "alloc9", TaskToken: "tok9", TaskID: "id-tok9"},
+			wantCalls: []string{"unclaim id-tok9", "claim"},
+		},
+		{
+			name:      "before task config",
+			record:    inflight{LaunchID: "mx0-c", Allocation: "alloc9", TaskToken: "tok9"},
+			wantCalls: []string{"fail alloc9", "claim"},
+			wantFail:  "The launch agent on runner runner-1 restarted before the task started (launch id mx0-c).",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, "exit 0")
+			state := filepath.Join(h.dir, "state", "task-in-flight.json")
+			tt.record.WorkDir = h.cfg.Runner.WorkingDirectory
+			if err := writePrivateJSON(state, tt.record); err != nil {
+				t.Fatal(err)
+			}
+			leftover := filepath.Join(h.dir, "work", tt.record.LaunchID)
+			if err := os.MkdirAll(leftover, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			h.cfg.Runner.CommandPrefix = []string{"/bin/true"}
+			var stopped []string
+			opts := h.options()
+			opts.StateFile = state
+			opts.StopUnit = func(_ context.Context, launchID string) error {
+				stopped = append(stopped, launchID)
+				return nil
+			}
+			h.api.onClaim = func(int) { h.send(syscall.SIGINT) }
+
+			h.run(opts)
+
+			calls, fails := h.api.recorded()
+			if diff := cmp.Diff(tt.wantCalls, calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			if tt.wantFail != "" && (len(fails) != 1 || fails[0] != tt.wantFail) {
+				t.Errorf("fail events = %q, want %q", fails, tt.wantFail)
+			}
+			if diff := cmp.Diff([]string{tt.record.LaunchID}, stopped); diff != "" {
+				t.Errorf("stopped units (-want +got):\n%s", diff)
+			}
+			if _, err := os.Stat(state); !os.IsNotExist(err) {
+				t.Errorf("record still exists after recovery: %v", err)
+			}
+			if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+				t.Errorf("working directory of the interrupted task still exists")
+			}
+		})
+	}
+}
+
+func TestRecordKeptWhileTaskRuns(t *testing.T) {
+	h := newHarness(t, `touch $OUT/started; sleep 0.5`)
+	state := filepath.Join(h.dir, "task-in-flight.json")
+	h.cfg.Runner.Mode = config.ModeSingleTask
+	h.api.claims = []claimResult{claimedTask(1)}
+	opts := h.options()
+	opts.StateFile = state
+	var during inflight
+	go func() {
+		waitForFile(t, filepath.Join(h.dir, "started"))
+		data, err := os.ReadFile(state)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := json.Unmarshal(data, &during); err != nil {
+			t.Error(err)
+		}
+		info, err := os.Stat(state)
+		if err == nil && info.Mode().Perm() != 0o600 {
+			t.Errorf("record mode = %v, want 0600 because it holds the task token", info.Mode().Perm())
+		}
+	}()
+
+	h.run(opts)
+
+	if !during.Started || during.TaskID != "id-tok1" || during.TaskToken != "tok1" || during.Allocation != "alloc1" {
+		t.Errorf("record during the task = %+v", during)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("record still exists after the task: %v", err)
+	}
+}

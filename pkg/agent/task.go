@@ -19,11 +19,12 @@ const reportTimeout = 20 * time.Second
 
 // task is one claimed task on its way through the loop.
 type task struct {
-	claim    *runnerapi.Claim
-	id       string
-	launchID string
-	workDir  string
-	log      zerolog.Logger
+	claim     *runnerapi.Claim
+	id        string
+	launchID  string
+	claimedAt time.Time
+	workDir   string
+	log       zerolog.Logger
 	// workdir is the template in force when the task was claimed, so a
 	// reload during the task cannot change what cleanup removes.
 	workdir workdir.Template
@@ -34,13 +35,17 @@ type task struct {
 // prepare and launch the task agent, supervise it, report a failure and
 // clean up. A task that cannot start is unclaimed.
 func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
+	now := a.opts.Now()
 	t := &task{
-		claim:    claim,
-		launchID: workdir.NewLaunchID(a.opts.Now()),
-		workdir:  a.parts.WorkDir,
-		api:      a.parts.API,
+		claim:     claim,
+		launchID:  workdir.NewLaunchID(now),
+		claimedAt: now,
+		workdir:   a.parts.WorkDir,
+		api:       a.parts.API,
 	}
 	t.log = a.log.With().Str("launch_id", t.launchID).Str("allocation", claim.Allocation).Logger()
+	a.saveInflight(t, false)
+	defer a.clearInflight(t)
 	t.log.Info().Str("agent_version", claim.AgentVersion).Str("resource_class", claim.ResourceClass).Msg("claimed task")
 	if claim.Warning != "" {
 		t.log.Warn().Str("warning", claim.Warning).Msg("runner API sent a warning with the task")
@@ -55,6 +60,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 	}
 	t.id = taskConfig.TaskID
 	t.log = t.log.With().Str("task_id", t.id).Logger()
+	a.saveInflight(t, false)
 
 	if a.ctl.draining() {
 		a.unclaim(t, "the runner is stopping")
@@ -68,6 +74,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 		return
 	}
 
+	a.saveInflight(t, true)
 	outcome := a.supervise(t, proc)
 	a.finish(t, outcome)
 	a.cleanup(t)
@@ -186,12 +193,8 @@ func (a *Agent) cancelTask(t *task, proc *launch.Task, reason string) chan bool 
 // finish logs the outcome, makes sure no transient unit outlives a
 // cancelled task, and sends a fail event for every outcome but success.
 func (a *Agent) finish(t *task, o outcome) {
-	if o.cancelled != "" && a.opts.StopUnit != nil && len(a.cfg.Runner.CommandPrefix) > 0 {
-		ctx, stop := context.WithTimeout(context.Background(), reportTimeout)
-		if err := a.opts.StopUnit(ctx, t.launchID); err != nil {
-			t.log.Error().Err(err).Msg("stopping the task's transient unit failed")
-		}
-		stop()
+	if o.cancelled != "" {
+		a.stopUnit(t)
 	}
 
 	switch {

@@ -33,8 +33,8 @@ const fakeAgentModeVariable = "DEMO_TEST_FAKE_AGENT_MODE"
 // task agent, runs it with the token on standard input, and drains on
 // SIGINT. It reads the configuration file that the demo writes.
 func fakeLaunchAgent(args []string) int {
-	if len(args) != 2 || args[0] != "--config" {
-		fmt.Fprintln(os.Stderr, "fake launch agent: usage: --config FILE")
+	if len(args) != 4 || args[0] != "--config" || args[2] != "--state-dir" {
+		fmt.Fprintln(os.Stderr, "fake launch agent: usage: --config FILE --state-dir DIR")
 		return 2
 	}
 	data, err := os.ReadFile(args[1])

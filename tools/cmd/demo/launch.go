@@ -115,7 +115,9 @@ func startAgent(binary string, dirs demoDirs) (*agentProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "--config", dirs.config)
+	// The state folder in the demo's temporary folder keeps a root demo
+	// from writing to /var/lib/circleci-runner.
+	cmd := exec.Command(binary, "--config", dirs.config, "--state-dir", filepath.Join(dirs.root, "state"))
 	cmd.Stdout, cmd.Stderr = output, output
 	cmd.Env = agentEnvironment(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -53,9 +53,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // passes ignored ones on to the steps.
 func watchSignals(cancel context.CancelCauseFunc, stderr io.Writer) {
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	// A caught SIGPIPE turns a write to a closed stdout into an EPIPE error.
+	// Without it, the Go runtime exits on such a write, which happens when
+	// the launch agent dies first, and the steps would outlive the task.
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGPIPE)
 	go func() {
 		for sig := range signals {
+			if sig == syscall.SIGPIPE {
+				continue
+			}
 			if sig == syscall.SIGINT {
 				fmt.Fprintln(stderr, "local-task-agent: SIGINT ignored; the task continues (send SIGTERM to cancel it)")
 				continue
