@@ -33,6 +33,8 @@ type Machine struct {
 	// InitPID is the host PID of the container's systemd, for nsenter.
 	InitPID int
 	nspawn  *exec.Cmd
+	// exited is closed when systemd-nspawn has exited.
+	exited  chan struct{}
 	console syncBuffer
 	t       testing.TB
 }
@@ -79,9 +81,14 @@ func Boot(t testing.TB, dir string, opts BootOptions) *Machine {
 	if err := m.nspawn.Start(); err != nil {
 		t.Fatalf("start systemd-nspawn: %v", err)
 	}
+	m.exited = make(chan struct{})
+	go func() {
+		m.nspawn.Wait()
+		close(m.exited)
+	}()
 	t.Cleanup(m.stop)
 
-	pid, err := waitForInit(m.nspawn.Process.Pid, 30*time.Second)
+	pid, err := m.waitForInit(30 * time.Second)
 	if err != nil {
 		t.Fatalf("%v\nconsole:\n%s", err, m.console.String())
 	}
@@ -92,9 +99,19 @@ func Boot(t testing.TB, dir string, opts BootOptions) *Machine {
 	return m
 }
 
+// Boot boots systemd in the overlay, keeping changes in it. systemd-nspawn
+// needs an empty /dev, so /proc and /dev inside are unmounted first, and
+// Exec with chroot no longer works on the overlay afterwards: use the
+// Machine's Exec.
+func (o *Overlay) Boot(opts BootOptions) *Machine {
+	o.t.Helper()
+	o.unmountAPI()
+	return Boot(o.t, o.Dir, opts)
+}
+
 // waitForBoot polls the system state until it is running or degraded.
 // "systemctl is-system-running --wait" alone is not enough, because right
-// after systemd starts it answers "offline" at once.
+// after systemd starts it returns "offline" at once.
 func (m *Machine) waitForBoot(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	state := ""
@@ -111,13 +128,19 @@ func (m *Machine) waitForBoot(timeout time.Duration) error {
 
 // waitForInit returns the PID of systemd-nspawn's child, the container's
 // init.
-func waitForInit(nspawnPID int, timeout time.Duration) (int, error) {
+func (m *Machine) waitForInit(timeout time.Duration) (int, error) {
+	nspawnPID := m.nspawn.Process.Pid
 	deadline := time.Now().Add(timeout)
 	path := fmt.Sprintf("/proc/%d/task/%d/children", nspawnPID, nspawnPID)
 	for time.Now().Before(deadline) {
+		select {
+		case <-m.exited:
+			return 0, fmt.Errorf("systemd-nspawn exited before the container started: %v", m.nspawn.ProcessState)
+		default:
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return 0, fmt.Errorf("systemd-nspawn exited before the container started: %w", err)
+			return 0, fmt.Errorf("read %s: %w", path, err)
 		}
 		for _, field := range strings.Fields(string(data)) {
 			pid, err := strconv.Atoi(field)
@@ -184,20 +207,23 @@ func (m *Machine) Run(args ...string) Result {
 // stop powers the machine off and waits for systemd-nspawn to exit,
 // killing it after 30 seconds. "systemctl poweroff" is used rather than
 // SIGTERM to systemd-nspawn, because an arm64 systemd under emulation
-// answers SIGTERM by entering rescue mode.
+// reacts to SIGTERM by entering rescue mode.
 func (m *Machine) stop() {
-	done := make(chan error, 1)
-	go func() { done <- m.nspawn.Wait() }()
+	select {
+	case <-m.exited:
+		return
+	default:
+	}
 	if m.InitPID != 0 {
 		m.Exec(Command{Args: []string{"systemctl", "poweroff", "--no-block"}, Timeout: 10 * time.Second})
 	} else {
 		m.nspawn.Process.Signal(syscall.SIGTERM)
 	}
 	select {
-	case <-done:
+	case <-m.exited:
 	case <-time.After(30 * time.Second):
 		m.nspawn.Process.Kill()
-		<-done
+		<-m.exited
 		m.t.Errorf("systemd-nspawn did not exit within 30s of poweroff; killed it\nconsole:\n%s", m.console.String())
 	}
 }

@@ -97,8 +97,8 @@ func (o *Overlay) mountDev() {
 }
 
 // unmountAll unmounts in reverse order. A busy mount, such as one a
-// leftover process still uses, is detached lazily so that cleanup always
-// finishes.
+// leftover process still uses, is detached lazily, and a mount that cannot
+// be detached either fails the test.
 func (o *Overlay) unmountAll() {
 	for i := len(o.mounts) - 1; i >= 0; i-- {
 		target := o.mounts[i]
@@ -109,6 +109,18 @@ func (o *Overlay) unmountAll() {
 		}
 	}
 	o.mounts = nil
+}
+
+// unmountAPI unmounts /proc and /dev inside the overlay, keeping the
+// overlay itself.
+func (o *Overlay) unmountAPI() {
+	for len(o.mounts) > 1 {
+		target := o.mounts[len(o.mounts)-1]
+		if err := syscall.Unmount(target, 0); err != nil {
+			o.t.Fatalf("unmount %s: %v", target, err)
+		}
+		o.mounts = o.mounts[:len(o.mounts)-1]
+	}
 }
 
 // Path returns the host path of path inside the root.
@@ -165,7 +177,7 @@ type Command struct {
 // that waits for input fails the test rather than hanging it.
 const DefaultTimeout = 5 * time.Minute
 
-// Result is what a command run in a root wrote and how it exited.
+// Result is the output and exit code of a command run in a root.
 type Result struct {
 	Stdout, Stderr string
 	ExitCode       int

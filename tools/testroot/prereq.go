@@ -143,7 +143,8 @@ func RequireBinfmt(t testing.TB, arch string) {
 	}
 }
 
-// RegisterBinfmt is RequireBinfmt without a test; see there.
+// RegisterBinfmt registers the handler as RequireBinfmt does, but returns
+// an error rather than failing a test.
 func RegisterBinfmt(arch string) error {
 	cpu, ok := qemuCPU[arch]
 	if !ok {
@@ -159,7 +160,7 @@ func RegisterBinfmt(arch string) error {
 			return fmt.Errorf("mount binfmt_misc on %s: %v: %s", dir, err, out)
 		}
 	}
-	// The binfmt.d file that qemu-user-static ships holds the exact line
+	// The binfmt.d file that qemu-user-static ships contains the exact line
 	// that the kernel's register file expects.
 	conf := "/usr/lib/binfmt.d/qemu-" + cpu + ".conf"
 	line, err := os.ReadFile(conf)

@@ -1,6 +1,6 @@
 # The download script of the manual installation procedure, as written there
 # but for base_url, which the test replaces with the loopback release tree.
-# platform is set by the caller, as the procedure tells the reader to.
+# The caller sets platform, as the procedure instructs the reader.
 prefix=/opt/circleci
 sudo mkdir -p "$prefix/workdir"
 base_url="@BASE_URL@"

@@ -1,0 +1,88 @@
+package packagetest
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/circleci-runner/circleci-runner/tools/testroot"
+)
+
+// serviceProperty returns one property of circleci.service, such as
+// MainPID.
+func serviceProperty(machine *testroot.Machine, property string) string {
+	result := machine.Run("systemctl", "show", "--property="+property, "--value", "circleci.service")
+	return strings.TrimSpace(result.Stdout)
+}
+
+// waitForProperty polls a property of circleci.service until accept
+// returns true, and returns its last value.
+func waitForProperty(machine *testroot.Machine, property string, timeout time.Duration, accept func(string) bool) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		value := serviceProperty(machine, property)
+		if accept(value) || time.Now().After(deadline) {
+			return value
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A smoke test of the unit under a booted systemd: the agent reaches
+// READY, a reconfigure reloads it in place, an upgrade lets it exit and
+// systemd start the new version, and remove stops it. The API URL is a
+// closed port on loopback, so the agent reports Unhealthy but runs.
+func TestServiceLifecycleUnderSystemd(t *testing.T) {
+	root := amd64Root(t)
+	installPackage(t, root, current.debs["amd64"], fullAnswers(firstToken))
+	// The stand-in that keeps services from starting in the chroot must
+	// not stop them under systemd.
+	root.Run("rm", "/usr/sbin/policy-rc.d")
+	newerDeb := "/var/tmp/" + filepath.Base(newer.debs["amd64"])
+	root.CopyIn(newer.debs["amd64"], newerDeb)
+	machine := root.Boot(testroot.BootOptions{})
+
+	state := waitForProperty(machine, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
+	if state != "active" {
+		t.Fatalf("circleci.service is %s after boot:\n%s", state, machine.Run("journalctl", "-u", "circleci", "--no-pager").Stdout)
+	}
+	status := serviceProperty(machine, "StatusText")
+	if !strings.HasPrefix(status, "Unhealthy") {
+		t.Errorf("StatusText = %q, expected Unhealthy with the API on a closed port", status)
+	}
+	pid := serviceProperty(machine, "MainPID")
+
+	preseedResult, err := machine.Exec(testroot.Command{
+		Args:  []string{"debconf-set-selections"},
+		Stdin: strings.NewReader("circleci-runner circleci-runner/auth_token password " + secondToken + "\n"),
+	})
+	if err != nil || preseedResult.ExitCode != 0 {
+		t.Fatalf("debconf-set-selections: %v %s", err, preseedResult.Output())
+	}
+	machine.Run("env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "circleci-runner")
+	if got := serviceProperty(machine, "MainPID"); got != pid {
+		t.Errorf("reconfigure restarted the agent: MainPID %s, then %s", pid, got)
+	}
+	if !strings.Contains(root.ReadFile(configPath), secondToken) {
+		t.Error("reconfigure did not write the new token")
+	}
+
+	machine.Run("dpkg", "-i", newerDeb)
+	newPID := waitForProperty(machine, "MainPID", time.Minute, func(s string) bool { return s != pid && s != "0" })
+	if newPID == pid || newPID == "0" {
+		t.Errorf("the agent did not restart after the upgrade: MainPID %s", newPID)
+	}
+	version := machine.Run("/proc/"+newPID+"/exe", "--version")
+	if !strings.Contains(version.Stdout, newer.version) {
+		t.Errorf("the running agent is version %q, expected %s", version.Stdout, newer.version)
+	}
+	if restarts := serviceProperty(machine, "NRestarts"); restarts != "1" {
+		t.Errorf("NRestarts = %s, expected the one restart after the old agent exited", restarts)
+	}
+
+	machine.Run("dpkg", "--remove", "circleci-runner")
+	if state := serviceProperty(machine, "ActiveState"); state != "inactive" {
+		t.Errorf("circleci.service is %s after remove", state)
+	}
+}
