@@ -431,3 +431,49 @@ func TestInstallReusesExistingUser(t *testing.T) {
 		t.Errorf("the existing user circleci changed: %v", user)
 	}
 }
+
+// The teletype frontend reads answers from standard input, so the test
+// can answer as a person would, including one invalid resource class.
+func TestInteractiveInstallAsksAgainOnInvalidAnswer(t *testing.T) {
+	t.Parallel()
+	root := amd64Root(t)
+	prepareSystemdStandIn(t, root)
+	inside := "/var/tmp/" + filepath.Base(current.debs["amd64"])
+	root.CopyIn(current.debs["amd64"], inside)
+	input := firstToken + "\nnot a class\n" + resourceName + "\ntest-runner\n"
+
+	result := root.RunCommand(testroot.Command{
+		Args:  []string{"dpkg", "-i", inside},
+		Env:   []string{"DEBIAN_FRONTEND=teletype"},
+		Stdin: strings.NewReader(input),
+	})
+
+	if !strings.Contains(result.Stdout, `"not a class" is not a valid runner.resource_class`) {
+		t.Errorf("no error shown for the invalid resource class:\n%s", result.Output())
+	}
+	if got := configGet(t, root, "runner.resource_class"); got != resourceName {
+		t.Errorf("runner.resource_class = %q, expected the second answer %q", got, resourceName)
+	}
+	if got := configGet(t, root, "runner.name"); got != "test-runner" {
+		t.Errorf("runner.name = %q", got)
+	}
+	if !strings.Contains(root.ReadFile(configPath), firstToken) {
+		t.Error("config lacks the token typed at the prompt")
+	}
+}
+
+func TestInvalidPreseedDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	root := amd64Root(t)
+	values := fullAnswers(firstToken)
+	values["resource_class"] = "not a class"
+
+	result := installPackage(t, root, current.debs["amd64"], values)
+
+	if !strings.Contains(result.Stderr, "is invalid, so circleci.service was not started") {
+		t.Errorf("install did not report the invalid configuration:\n%s", result.Output())
+	}
+	if actions := invokedActions(root); len(actions) != 0 {
+		t.Errorf("maintainer scripts invoked %q with an invalid configuration", actions)
+	}
+}
