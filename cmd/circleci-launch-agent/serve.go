@@ -105,9 +105,10 @@ func buildParts(cfg *config.Config, log zerolog.Logger) (agent.Parts, error) {
 		return agent.Parts{}, err
 	}
 	api := runnerapi.New(runnerapi.Options{
-		BaseURL:   cfg.API.URL,
-		Token:     cfg.API.AuthToken,
-		UserAgent: version.UserAgent(),
+		BaseURL:        cfg.API.URL,
+		Token:          cfg.API.AuthToken,
+		UserAgent:      version.UserAgent(),
+		RequestTimeout: cfg.API.RequestTimeout,
 	})
 	cache := taskagent.New(taskagent.Options{
 		Dir:       taskAgentDirectory(cfg),

@@ -35,8 +35,9 @@ type Config struct {
 
 // API is the api section.
 type API struct {
-	AuthToken string // api.auth_token
-	URL       string // api.url
+	AuthToken      string        // api.auth_token
+	URL            string        // api.url
+	RequestTimeout time.Duration // api.request_timeout, for each attempt of a runner API call
 }
 
 // Runner is the runner section.

@@ -20,6 +20,7 @@
 //	key                                       LAUNCH_AGENT_*                                         CIRCLECI_RUNNER_*                                  default
 //	api.auth_token                            LAUNCH_AGENT_API_AUTH_TOKEN                            CIRCLECI_RUNNER_API_AUTH_TOKEN                     required
 //	api.url                                   LAUNCH_AGENT_API_URL                                   CIRCLECI_RUNNER_API_URL                            https://runner.circleci.com
+//	api.request_timeout                       LAUNCH_AGENT_API_REQUEST_TIMEOUT                       CIRCLECI_RUNNER_API_REQUEST_TIMEOUT                30s
 //	runner.name                               LAUNCH_AGENT_RUNNER_NAME                               CIRCLECI_RUNNER_NAME                               required
 //	runner.resource_class                     LAUNCH_AGENT_RUNNER_RESOURCE_CLASS                     CIRCLECI_RUNNER_RESOURCE_CLASS                     unset
 //	runner.command_prefix                     LAUNCH_AGENT_RUNNER_COMMAND_PREFIX                     CIRCLECI_RUNNER_COMMAND_PREFIX                     unset

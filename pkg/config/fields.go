@@ -10,6 +10,8 @@ func (c *Config) field(key string) any {
 		return &c.API.AuthToken
 	case "api.url":
 		return &c.API.URL
+	case "api.request_timeout":
+		return &c.API.RequestTimeout
 	case "logging.file":
 		return &c.Logging.File
 	case "logging.level":

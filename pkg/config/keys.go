@@ -44,6 +44,7 @@ type keySpec struct {
 var keySpecs = []keySpec{
 	{key: "api.auth_token", kind: kindString, required: true, secret: true},
 	{key: "api.url", kind: kindString, def: "https://runner.circleci.com"},
+	{key: "api.request_timeout", kind: kindDuration, def: "30s"},
 	{key: "runner.name", kind: kindString, required: true},
 	{key: "runner.resource_class", kind: kindString},
 	{key: "runner.command_prefix", kind: kindList},

@@ -15,7 +15,7 @@ import (
 // keys, as Load fills it in.
 func defaults() Config {
 	return Config{
-		API: API{AuthToken: testToken, URL: "https://runner.circleci.com"},
+		API: API{AuthToken: testToken, URL: "https://runner.circleci.com", RequestTimeout: 30 * time.Second},
 		Runner: Runner{
 			Name:              "test-runner",
 			WorkingDirectory:  "/opt/circleci/workdir/%s",
@@ -154,7 +154,7 @@ func TestLoadStyles(t *testing.T) {
 		t.Errorf("warnings: %q", warningLines(warnings))
 	}
 	want := Config{
-		API: API{AuthToken: "0123456789abcdef0123456789abcdef", URL: "http://127.0.0.1:8080"},
+		API: API{AuthToken: "0123456789abcdef0123456789abcdef", URL: "http://127.0.0.1:8080", RequestTimeout: 30 * time.Second},
 		Runner: Runner{
 			Name:                    "007",
 			ResourceClass:           "my-namespace/linux_large-2",
@@ -231,7 +231,7 @@ func TestLoadMachineRunner3(t *testing.T) {
 		t.Errorf("warnings: %q", warningLines(warnings))
 	}
 	want := Config{
-		API: API{AuthToken: testToken, URL: "https://runner.circleci.com"},
+		API: API{AuthToken: testToken, URL: "https://runner.circleci.com", RequestTimeout: 30 * time.Second},
 		Runner: Runner{
 			Name:                         "mr3-host.example",
 			CommandPrefix:                []string{f.dir + "/launch-task", "--verbose"},

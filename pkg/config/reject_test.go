@@ -303,6 +303,11 @@ func TestLoadRejects(t *testing.T) {
 			content: validHead + "  claim_interval: 0s\n",
 			want:    []string{"@FILE@:5:19: runner.claim_interval: must be greater than 0s; write a duration such as 5s"},
 		},
+		{
+			name:    "zero request_timeout",
+			content: "api:\n  auth_token: " + testToken + "\n  request_timeout: 0s\nrunner:\n  name: test-runner\n",
+			want:    []string{"@FILE@:3:20: api.request_timeout: must be greater than 0s; write a duration such as 30s"},
+		},
 
 		// Values
 		{

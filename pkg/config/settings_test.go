@@ -42,6 +42,7 @@ func TestSettings(t *testing.T) {
 	want := []Setting{
 		{Key: "api.auth_token", Value: "****0123", Source: f.file + ":2:15"},
 		{Key: "api.url", Value: "https://runner.circleci.com", Source: "default"},
+		{Key: "api.request_timeout", Value: "30s", Source: "default"},
 		{Key: "runner.name", Value: "test-runner", Source: f.file + ":4:9"},
 		{Key: "runner.resource_class", Value: "", Source: "default"},
 		{Key: "runner.command_prefix", Value: `["` + f.dir + `/launch-task", "-v"]`, Source: f.file + ":5:19"},

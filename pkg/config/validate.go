@@ -233,9 +233,11 @@ func joinOr(words []string) string {
 	return joined
 }
 
-// checkDurations requires a positive max_run_time and claim_interval, and
-// warns about a claim interval that would poll the runner API too often.
+// checkDurations requires a positive max_run_time, claim_interval and
+// request_timeout, and warns about a claim interval that would poll the
+// runner API too often.
 func (l *loader) checkDurations() {
+	l.checkPositive("api.request_timeout", l.cfg.API.RequestTimeout, "30s")
 	l.checkPositive("runner.max_run_time", l.cfg.Runner.MaxRunTime, "5h")
 	l.checkPositive("runner.claim_interval", l.cfg.Runner.ClaimInterval, "5s")
 	if interval := l.cfg.Runner.ClaimInterval; l.valid("runner.claim_interval") && interval < time.Second {
