@@ -68,14 +68,37 @@ func TestServiceLifecycleUnderSystemd(t *testing.T) {
 		t.Error("reconfigure did not write the new token")
 	}
 
+	// launch-task runs its command as circleci in a transient unit and
+	// passes standard input through, which carries the task token.
+	launched, err := machine.Exec(testroot.Command{
+		Args:  []string{"env", "CIRCLECI_LAUNCH_ID=smoke-1", "/opt/circleci/launch-task", "/bin/sh", "-c", "read token; echo \"$(id -un) $token\""},
+		Stdin: strings.NewReader("task-token-1\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if launched.ExitCode != 0 || strings.TrimSpace(launched.Stdout) != "circleci task-token-1" {
+		t.Errorf("launch-task exited %d with output %q, expected \"circleci task-token-1\"", launched.ExitCode, launched.Output())
+	}
+	failed, err := machine.Exec(testroot.Command{Args: []string{"env", "CIRCLECI_LAUNCH_ID=smoke-2", "/opt/circleci/launch-task", "/bin/sh", "-c", "exit 3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed.ExitCode == 0 {
+		t.Errorf("launch-task exited 0 for a command that failed:\n%s", failed.Output())
+	}
+
 	machine.Run("dpkg", "-i", newerDeb)
 	newPID := waitForProperty(machine, "MainPID", time.Minute, func(s string) bool { return s != pid && s != "0" })
 	if newPID == pid || newPID == "0" {
 		t.Errorf("the agent did not restart after the upgrade: MainPID %s", newPID)
 	}
+	// MainPID is set at fork, before the exec of the agent, and with
+	// Type=notify the unit is active only once the new agent sent READY=1.
+	waitForProperty(machine, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
 	version := machine.Run("/proc/"+newPID+"/exe", "--version")
 	if !strings.Contains(version.Stdout, newer.version) {
-		t.Errorf("the running agent is version %q, expected %s", version.Stdout, newer.version)
+		t.Errorf("the running agent (PID %s) is version %q, expected %s", newPID, version.Stdout, newer.version)
 	}
 	if restarts := serviceProperty(machine, "NRestarts"); restarts != "1" {
 		t.Errorf("NRestarts = %s, expected the one restart after the old agent exited", restarts)
