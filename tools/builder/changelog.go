@@ -57,8 +57,8 @@ func ParseChangelog(data []byte) (ChangelogEntry, error) {
 
 // changelogFor returns the changelog to ship with version. For a version
 // other than the top entry's, such as a test build with a version
-// override, it adds an entry on top that says so, so that the changelog
-// never contradicts the package's version.
+// override, it adds an entry on top that states this, so that the
+// changelog never contradicts the package's version.
 func changelogFor(data []byte, version string, date time.Time) ([]byte, error) {
 	top, err := ParseChangelog(data)
 	if err != nil {

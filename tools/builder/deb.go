@@ -13,7 +13,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 )
 
-// debInput is what one .deb is made of.
+// debInput is the set of inputs of one .deb.
 type debInput struct {
 	pkg      Package
 	version  string

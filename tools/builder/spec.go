@@ -85,8 +85,8 @@ func CircleCIRunner() Package {
 			{Source: "debian/circleci.service", Destination: "/lib/systemd/system/circleci.service", Mode: 0o644},
 			{Source: "debian/circleci-runner.default", Destination: "/etc/default/circleci-runner", Mode: 0o644, Type: "config|noreplace"},
 			// A symlink rather than a file in /etc, so that
-			// /etc/default/circleci-runner stays the only conffile and an
-			// upgrade can never stop at a conffile prompt.
+			// /etc/default/circleci-runner stays the only conffile, the
+			// only file that can ever stop an upgrade at a conffile prompt.
 			{Source: "debian/needrestart.conf", Destination: "/usr/share/circleci-runner/needrestart.conf", Mode: 0o644},
 			{Source: "/usr/share/circleci-runner/needrestart.conf", Destination: "/etc/needrestart/conf.d/circleci-runner.conf", Mode: 0o777, Type: "symlink"},
 			{Source: "debian/copyright", Destination: "/usr/share/doc/circleci-runner/copyright", Mode: 0o644},
