@@ -2,8 +2,6 @@ package testroot
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,33 +159,10 @@ func (m *Machine) waitForInit(timeout time.Duration) (int, error) {
 // container's namespaces. Only a failure to start it, or a timeout, is an
 // error; a non-zero exit is in ExitCode.
 func (m *Machine) Exec(c Command) (Result, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-
 	args := append([]string{"-t", strconv.Itoa(m.InitPID), "-a", "env", "-i",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "LC_ALL=C.UTF-8"}, c.Env...)
-	args = append(args, c.Args...)
-	cmd := exec.CommandContext(ctx, "nsenter", args...)
-	cmd.Stdin = c.Stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	result := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	if ctx.Err() != nil {
-		return result, fmt.Errorf("%s timed out after %s", strings.Join(c.Args, " "), timeout)
-	}
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		result.ExitCode = exitErr.ExitCode()
-		return result, nil
-	}
-	return result, err
+	return execute("nsenter", append(args, c.Args...), os.Environ(), c)
 }
 
 // Run runs a command inside the machine and fails the test unless it

@@ -192,6 +192,17 @@ func (r Result) Output() string {
 // start it, or a timeout, is an error; a non-zero exit is in ExitCode.
 // Standard input is empty unless given, as under an unattended upgrade.
 func (o *Overlay) Exec(c Command) (Result, error) {
+	env := append([]string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root",
+		"LC_ALL=C.UTF-8",
+	}, c.Env...)
+	return execute("chroot", append([]string{o.Dir}, c.Args...), env, c)
+}
+
+// execute runs name with args and env, with c's standard input and
+// timeout, and returns what it wrote and its exit code.
+func execute(name string, args, env []string, c Command) (Result, error) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -199,12 +210,8 @@ func (o *Overlay) Exec(c Command) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, "chroot", append([]string{o.Dir}, c.Args...)...)
-	cmd.Env = append([]string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root",
-		"LC_ALL=C.UTF-8",
-	}, c.Env...)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
 	cmd.Stdin = c.Stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
