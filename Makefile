@@ -23,10 +23,13 @@ test:
 test-unit:
 	$(GO) test -short -count=1 ./...
 
-# Longer runs of the fuzz targets than make test's seed corpus.
+# Longer runs of the configuration fuzz targets than the 20 s each that
+# make test gives them. A crasher is saved in pkg/config/testdata/fuzz/ and
+# replayed by every later go test; commit it as a regression case.
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzLoadEnviron$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME)
 
 # The .debs for amd64 and arm64, the launch agent's release tree and a signed
