@@ -197,7 +197,7 @@ func TestAgentDrainLetsTaskFinish(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pid")
 	r := newRig(t, strings.Replace(strings.Replace(sleepJob, "%s", "2", 1), "$MARKER", marker, 1), localapi.Options{})
 	r.start("")
-	waitFor(t, "the job to start", 20*time.Second, func() bool { _, err := os.Stat(marker); return err == nil })
+	waitFor(t, "the job to start", 20*time.Second, func() bool { return pidWritten(marker) })
 
 	r.signal(syscall.SIGINT)
 	drainedAt := time.Now()
@@ -226,7 +226,7 @@ func TestAgentCancelStopsTask(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pid")
 	r := newRig(t, strings.Replace(strings.Replace(sleepJob, "%s", "300", 1), "$MARKER", marker, 1), localapi.Options{})
 	r.start("")
-	waitFor(t, "the job to start", 20*time.Second, func() bool { _, err := os.Stat(marker); return err == nil })
+	waitFor(t, "the job to start", 20*time.Second, func() bool { return pidWritten(marker) })
 	stepPID := readPID(t, marker)
 
 	r.signal(syscall.SIGTERM)
@@ -379,7 +379,7 @@ func TestAgentReportsTaskAfterKill(t *testing.T) {
 	config = strings.Replace(config, "workflows:", "  after:\n    machine: true\n    resource_class: test/rig\n    steps:\n      - run: echo next\nworkflows:", 1)
 	r := newRig(t, config, localapi.Options{})
 	r.start("")
-	waitFor(t, "the job to start", 20*time.Second, func() bool { _, err := os.Stat(marker); return err == nil })
+	waitFor(t, "the job to start", 20*time.Second, func() bool { return pidWritten(marker) })
 	stepPID := readPID(t, marker)
 
 	r.signal(syscall.SIGKILL)
@@ -412,4 +412,12 @@ func TestAgentReportsTaskAfterKill(t *testing.T) {
 	if entries, _ := os.ReadDir(r.workBase); len(entries) != 0 {
 		t.Errorf("working directories left after recovery: %v", entries)
 	}
+}
+
+// pidWritten reports whether the step has written its process id to path.
+// The shell creates the file before it writes to it, so an existing file
+// may still be empty.
+func pidWritten(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && strings.HasSuffix(string(data), "\n")
 }
