@@ -87,6 +87,8 @@ type Cache struct {
 	euid    func() int // os.Geteuid; tests replace it
 	mu      sync.Mutex
 	swept   bool
+	// verified contains the cached binaries hashed by this Cache, by path.
+	verified map[string]fileIdentity
 }
 
 // New returns a Cache for opts. Invalid options are reported by the first
@@ -116,8 +118,9 @@ func New(opts Options) *Cache {
 
 // Get returns the path of the verified task agent binary for version,
 // downloading it when the cache does not contain it. A cached binary is
-// hashed again on every Get, and one that no longer matches its recorded
-// digest is removed and downloaded again. After a download, versions beyond
+// hashed again unless this Cache hashed it before and its file has not
+// changed since, and one that no longer matches its recorded digest is
+// removed and downloaded again. After a download, versions beyond
 // Options.Keep are pruned, oldest first.
 func (c *Cache) Get(ctx context.Context, version string) (string, error) {
 	if err := release.ValidateVersion(version); err != nil {

@@ -36,7 +36,7 @@ func (c *Cache) cached(version string) (path string, ok bool, err error) {
 		return "", false, nil
 	}
 	if err == nil {
-		err = verifyFile(path, expected)
+		err = c.verifyCached(path, expected)
 	}
 	if err != nil {
 		c.warn(fmt.Errorf("task agent %s: cached binary is invalid, downloading it again: %w", version, err))
