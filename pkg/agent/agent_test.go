@@ -621,10 +621,11 @@ func waitForFile(t *testing.T, path string) {
 
 func TestRecoversInterruptedTask(t *testing.T) {
 	tests := []struct {
-		name      string
-		record    inflight
-		wantCalls []string
-		wantFail  string
+		name          string
+		record        inflight
+		taskConfigErr error
+		wantCalls     []string
+		wantFail      string
 	}{
 		{
 			name:      "started",
@@ -640,13 +641,25 @@ func TestRecoversInterruptedTask(t *testing.T) {
 		{
 			name:      "before task config",
 			record:    inflight{LaunchID: "mx0-c", Allocation: "alloc9", TaskToken: "tok9"},
-			wantCalls: []string{"fail alloc9", "claim"},
-			wantFail:  "The launch agent on runner runner-1 restarted before the task started (launch id mx0-c).",
+			wantCalls: []string{"config tok9", "unclaim id-tok9", "claim"},
+		},
+		{
+			name:          "before task config, config fails",
+			record:        inflight{LaunchID: "mx0-d", Allocation: "alloc9", TaskToken: "tok9"},
+			taskConfigErr: errors.New("get task config: 404"),
+			wantCalls:     []string{"config tok9", "fail alloc9", "claim"},
+			wantFail:      "The launch agent on runner runner-1 restarted before the task started (launch id mx0-d).",
+		},
+		{
+			name:      "during cleanup",
+			record:    inflight{LaunchID: "mx0-e", Allocation: "alloc9", TaskToken: "tok9", TaskID: "id-tok9", Started: true, Reported: true},
+			wantCalls: []string{"claim"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, "exit 0")
+			h.api.taskConf = tt.taskConfigErr
 			state := filepath.Join(h.dir, "state", "task-in-flight.json")
 			tt.record.WorkDir = h.cfg.Runner.WorkingDirectory
 			if err := writePrivateJSON(state, tt.record); err != nil {
@@ -674,6 +687,9 @@ func TestRecoversInterruptedTask(t *testing.T) {
 			}
 			if tt.wantFail != "" && (len(fails) != 1 || fails[0] != tt.wantFail) {
 				t.Errorf("fail events = %q, want %q", fails, tt.wantFail)
+			}
+			if tt.wantFail == "" && len(fails) != 0 {
+				t.Errorf("fail events = %q, want none", fails)
 			}
 			if diff := cmp.Diff([]string{tt.record.LaunchID}, stopped); diff != "" {
 				t.Errorf("stopped units (-want +got):\n%s", diff)
@@ -714,7 +730,7 @@ func TestRecordKeptWhileTaskRuns(t *testing.T) {
 
 	h.run(opts)
 
-	if !during.Started || during.TaskID != "id-tok1" || during.TaskToken != "tok1" || during.Allocation != "alloc1" {
+	if !during.Started || during.Reported || during.TaskID != "id-tok1" || during.TaskToken != "tok1" || during.Allocation != "alloc1" {
 		t.Errorf("record during the task = %+v", during)
 	}
 	if _, err := os.Stat(state); !os.IsNotExist(err) {

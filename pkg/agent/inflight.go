@@ -19,21 +19,33 @@ import (
 // or kill -9 can report the task it lost. It holds the task token, so the
 // file is private to the agent's user.
 type inflight struct {
-	LaunchID   string    `json:"launch_id"`
-	Allocation string    `json:"allocation"`
-	TaskToken  string    `json:"task_token"`
-	TaskID     string    `json:"task_id,omitempty"`
-	WorkDir    string    `json:"working_directory"`
-	Started    bool      `json:"started"`
-	ClaimedAt  time.Time `json:"claimed_at"`
+	LaunchID   string `json:"launch_id"`
+	Allocation string `json:"allocation"`
+	TaskToken  string `json:"task_token"`
+	TaskID     string `json:"task_id,omitempty"`
+	WorkDir    string `json:"working_directory"`
+	Started    bool   `json:"started"`
+	// Reported is true once the outcome was reported, so only cleanup is
+	// left and a restart must not report the task again.
+	Reported  bool      `json:"reported,omitempty"`
+	ClaimedAt time.Time `json:"claimed_at"`
 }
+
+// progress is how far a task got, as its record stores it.
+type progress int
+
+const (
+	progressClaimed  progress = iota // claimed; the task agent has not started
+	progressStarted                  // the task agent started
+	progressReported                 // the outcome was reported; cleanup is left
+)
 
 // saveInflight records t. Without a state file it does nothing. A failure
 // is logged: the task still runs, but a crash would leave it unreported.
 //
 // NOTE: the file is renamed into place without fsync. That survives a crash
 // of the agent, which is what the record is for, but not a power loss.
-func (a *Agent) saveInflight(t *task, started bool) {
+func (a *Agent) saveInflight(t *task, p progress) {
 	if a.opts.StateFile == "" {
 		return
 	}
@@ -43,7 +55,8 @@ func (a *Agent) saveInflight(t *task, started bool) {
 		TaskToken:  t.claim.TaskToken,
 		TaskID:     t.id,
 		WorkDir:    t.workdir.String(),
-		Started:    started,
+		Started:    p >= progressStarted,
+		Reported:   p >= progressReported,
 		ClaimedAt:  t.claimedAt,
 	}
 	if err := writePrivateJSON(a.opts.StateFile, record); err != nil {
@@ -77,8 +90,9 @@ func writePrivateJSON(path string, value any) error {
 
 // recoverInflight reports the task that a previous run of the agent left
 // behind: its transient unit is stopped, a task that never started is
-// unclaimed, and one that did start gets a fail event. The record is then
-// removed, so the task is reported once.
+// unclaimed, and one that did start gets a fail event, unless its outcome
+// was reported before the crash. Its working directory is removed, and then
+// the record, so the task is reported once.
 func (a *Agent) recoverInflight() {
 	if a.opts.StateFile == "" {
 		return
@@ -99,19 +113,41 @@ func (a *Agent) recoverInflight() {
 	}
 
 	t := a.recoveredTask(record)
-	t.log.Warn().Bool("started", record.Started).Time("claimed_at", record.ClaimedAt).Msg("found a task interrupted by a restart of the agent; reporting it")
 	a.stopUnit(t)
-	switch {
-	case record.TaskID != "" && !record.Started:
-		a.unclaim(t, "the launch agent restarted before the task started")
-	case record.Started:
-		a.fail(t, fmt.Sprintf("The launch agent on runner %s restarted while the task ran (launch id %s), so the task was stopped.", a.cfg.Runner.Name, t.launchID))
-	default:
-		a.fail(t, fmt.Sprintf("The launch agent on runner %s restarted before the task started (launch id %s).", a.cfg.Runner.Name, t.launchID))
+	if record.Reported {
+		t.log.Warn().Time("claimed_at", record.ClaimedAt).Msg("found a task whose cleanup a restart of the agent interrupted; it was reported already")
+	} else {
+		t.log.Warn().Bool("started", record.Started).Time("claimed_at", record.ClaimedAt).Msg("found a task interrupted by a restart of the agent; reporting it")
+		a.reportInterrupted(t, record.Started)
 	}
 	t.workDir = t.workdir.Path(t.launchID)
 	a.cleanup(t)
 	a.clearInflight(t)
+}
+
+// reportInterrupted reports a task that a restart interrupted. A task that
+// never started returns to the queue. When the crash came before its task
+// id was known, the task configuration is fetched again for the id that
+// unclaim needs.
+func (a *Agent) reportInterrupted(t *task, started bool) {
+	if started {
+		a.fail(t, fmt.Sprintf("The launch agent on runner %s restarted while the task ran (launch id %s), so the task was stopped.", a.cfg.Runner.Name, t.launchID))
+		return
+	}
+	if t.id == "" {
+		ctx, stop := context.WithTimeout(context.Background(), reportTimeout)
+		defer stop()
+
+		taskConfig, err := t.api.TaskConfig(ctx, t.claim.TaskToken)
+		if err != nil {
+			t.log.Error().Err(err).Msg("fetching the configuration of the interrupted task failed, so it cannot be unclaimed")
+			a.fail(t, fmt.Sprintf("The launch agent on runner %s restarted before the task started (launch id %s).", a.cfg.Runner.Name, t.launchID))
+			return
+		}
+		t.id = taskConfig.TaskID
+		t.log = t.log.With().Str("task_id", t.id).Logger()
+	}
+	a.unclaim(t, "the launch agent restarted before the task started")
 }
 
 func (a *Agent) recoveredTask(record inflight) *task {

@@ -44,7 +44,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 		api:       a.parts.API,
 	}
 	t.log = a.log.With().Str("launch_id", t.launchID).Str("allocation", claim.Allocation).Logger()
-	a.saveInflight(t, false)
+	a.saveInflight(t, progressClaimed)
 	defer a.clearInflight(t)
 	t.log.Info().Str("agent_version", claim.AgentVersion).Str("resource_class", claim.ResourceClass).Msg("claimed task")
 	if claim.Warning != "" {
@@ -60,7 +60,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 	}
 	t.id = taskConfig.TaskID
 	t.log = t.log.With().Str("task_id", t.id).Logger()
-	a.saveInflight(t, false)
+	a.saveInflight(t, progressClaimed)
 
 	if a.ctl.draining() {
 		a.unclaim(t, "the runner is stopping")
@@ -74,9 +74,10 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 		return
 	}
 
-	a.saveInflight(t, true)
+	a.saveInflight(t, progressStarted)
 	outcome := a.supervise(t, proc)
 	a.finish(t, outcome)
+	a.saveInflight(t, progressReported)
 	a.cleanup(t)
 }
 
