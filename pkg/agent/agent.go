@@ -161,7 +161,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) loop(ctx context.Context) {
 	idleSince := a.opts.Now()
-	failures := 0
+	failures, startFailures := 0, 0
 	for {
 		if a.ctl.draining() {
 			a.health.Draining()
@@ -186,13 +186,19 @@ func (a *Agent) loop(ctx context.Context) {
 			continue
 		}
 
-		a.runTask(ctx, claim)
+		started := a.runTask(ctx, claim)
 		if a.cfg.Runner.Mode == config.ModeSingleTask {
 			a.log.Info().Msg("runner.mode is single-task; stopping after one task")
 			return
 		}
-		// After a task ends the loop claims again at once.
 		idleSince = a.opts.Now()
+		if started {
+			// After a task ends the loop claims again at once.
+			startFailures = 0
+			continue
+		}
+		startFailures++
+		a.wait(a.startFailed(startFailures), idleSince)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -410,6 +411,53 @@ func TestTaskThatCannotStartIsUnclaimed(t *testing.T) {
 				t.Errorf("fail event = %q", fails[0])
 			}
 		})
+	}
+}
+
+// failingTaskAgents fails the first failures calls of Get, then returns
+// path.
+type failingTaskAgents struct {
+	path     string
+	failures atomic.Int32
+}
+
+func (f *failingTaskAgents) Get(context.Context, string) (string, error) {
+	if f.failures.Add(-1) >= 0 {
+		return "", errors.New("task agent cache: open lock file: read-only file system")
+	}
+	return f.path, nil
+}
+
+func TestTaskThatCannotStartBacksOff(t *testing.T) {
+	h := newHarness(t, "touch $OUT/ran")
+	agents := &failingTaskAgents{path: h.agents.path}
+	agents.failures.Store(2)
+	h.api.claims = []claimResult{claimedTask(1), claimedTask(2), claimedTask(3)}
+	h.api.onClaim = func(n int) {
+		if n == 4 {
+			h.send(syscall.SIGINT)
+		}
+	}
+	opts := h.options()
+	opts.Build = func(cfg *config.Config) (Parts, error) {
+		tmpl, err := workdir.Parse(cfg.Runner.WorkingDirectory)
+		return Parts{API: h.api, TaskAgents: agents, WorkDir: tmpl}, err
+	}
+
+	h.run(opts)
+
+	// With jitter 0.5, the waits are half of 2 s and 4 s, but at least 1 s.
+	// The third task starts, so the empty fourth claim is the only other
+	// wait.
+	waits := h.recordedWaits()
+	if len(waits) < 2 || waits[0] != time.Second || waits[1] != 2*time.Second {
+		t.Errorf("waits = %v, want 1s and 2s after the two tasks that could not start", waits)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "ran")); err != nil {
+		t.Errorf("the third task did not run after the fault cleared: %v", err)
+	}
+	if got := logLines(h.logs.String(), "waiting before the next claim, because the claimed task could not start"); len(got) != 2 {
+		t.Errorf("logged %d waits after a task that could not start, want 2", len(got))
 	}
 }
 

@@ -20,6 +20,22 @@ var (
 	minAuthRetry  = 15 * time.Second
 )
 
+// startBackoff is the wait after a claimed task could not start. Without
+// it, a local fault such as a full disk makes the agent unclaim each task
+// and claim it back at once. The runner API then rejects the unclaims and
+// the task fails, so a fleet loses its tasks to the one broken runner.
+var startBackoff = runnerapi.Backoff{Initial: 2 * time.Second, Max: time.Minute}
+
+// startFailed returns how long to wait before the next claim after
+// failures tasks in a row could not start, and logs it.
+func (a *Agent) startFailed(failures int) time.Duration {
+	backoff := startBackoff
+	backoff.Rand = a.opts.Rand
+	delay := max(minClaimRetry, backoff.Next(failures, 0))
+	a.log.Warn().Int("failures", failures).Dur("retry_in", delay).Msg("waiting before the next claim, because the claimed task could not start")
+	return delay
+}
+
 // claim asks the runner API for a task and keeps the watchdog fed while
 // the request is in flight. A cancel aborts the request.
 func (a *Agent) claim(ctx context.Context) (*runnerapi.Claim, error) {

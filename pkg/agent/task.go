@@ -33,8 +33,9 @@ type task struct {
 
 // runTask takes a claimed task to its end: fetch its configuration,
 // prepare and launch the task agent, supervise it, report a failure and
-// clean up. A task that cannot start is unclaimed.
-func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
+// clean up. A task that cannot start is unclaimed. It returns false when
+// the task agent never ran the task.
+func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) bool {
 	now := a.opts.Now()
 	t := &task{
 		claim:     claim,
@@ -56,7 +57,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 		// Without the task id the task cannot be unclaimed, so it fails.
 		t.log.Error().Err(err).Msg("fetching the task configuration failed")
 		a.fail(t, fmt.Sprintf("Runner %s could not fetch the task configuration: %v", a.cfg.Runner.Name, err))
-		return
+		return false
 	}
 	t.id = taskConfig.TaskID
 	t.log = t.log.With().Str("task_id", t.id).Logger()
@@ -64,14 +65,14 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 
 	if a.ctl.draining() {
 		a.unclaim(t, "the runner is stopping")
-		return
+		return false
 	}
 	proc, err := a.start(ctx, t)
 	if err != nil {
 		t.log.Error().Err(err).Msg("task could not start")
 		a.unclaim(t, err.Error())
 		a.cleanup(t)
-		return
+		return false
 	}
 
 	a.saveInflight(t, progressStarted)
@@ -79,6 +80,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) {
 	a.finish(t, outcome)
 	a.saveInflight(t, progressReported)
 	a.cleanup(t)
+	return true
 }
 
 // start prepares the task agent binary, the working directory and the
