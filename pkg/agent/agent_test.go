@@ -135,7 +135,9 @@ func newHarness(t *testing.T, script string) *harness {
 		t.Fatal(err)
 	}
 	agentPath := filepath.Join(dir, "circleci-agent")
-	body := "#!/bin/bash\nOUT=" + dir + "\n" + script + "\n"
+	// A task agent reads its token first. One that does not is taken for
+	// a task that never started.
+	body := "#!/bin/bash\nIFS= read -r TOKEN\nOUT=" + dir + "\n" + script + "\n"
 	if err := os.WriteFile(agentPath, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +259,7 @@ func logLines(logs, msg string) []map[string]any {
 }
 
 func TestRunsTasksThenDrains(t *testing.T) {
-	h := newHarness(t, `read token; echo "$token $CIRCLECI_LAUNCH_ID $*" >> "$OUT/runs"; echo hello from the task`)
+	h := newHarness(t, `echo "$TOKEN $CIRCLECI_LAUNCH_ID $*" >> "$OUT/runs"; echo hello from the task`)
 	h.api.claims = []claimResult{claimedTask(1), {}, claimedTask(2)}
 	h.api.onClaim = func(n int) {
 		if n == 4 {
@@ -458,6 +460,32 @@ func TestTaskThatCannotStartBacksOff(t *testing.T) {
 	}
 	if got := logLines(h.logs.String(), "waiting before the next claim, because the claimed task could not start"); len(got) != 2 {
 		t.Errorf("logged %d waits after a task that could not start, want 2", len(got))
+	}
+}
+
+func TestPrefixWithoutTokenIsUnclaimed(t *testing.T) {
+	h := newHarness(t, "exit 0")
+	h.cfg.Runner.Mode = config.ModeSingleTask
+	prefix := filepath.Join(h.dir, "prefix")
+	if err := os.WriteFile(prefix, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.Runner.CommandPrefix = []string{prefix}
+	h.api.claims = []claimResult{claimedTask(1)}
+
+	h.run(h.options())
+
+	calls, fails := h.api.recorded()
+	if diff := cmp.Diff([]string{"claim", "config tok1", "unclaim id-tok1"}, calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(fails) != 0 {
+		t.Errorf("fail events = %q, want none for a task that returned to the queue", fails)
+	}
+	logged := logLines(h.logs.String(), "task could not start")
+	want := "runner.command_prefix " + prefix + " exited with exit status 0 without reading the task token, so the task agent never ran; check that it starts the command it is given"
+	if len(logged) != 1 || logged[0]["error"] != want {
+		t.Errorf("log of the task that could not start = %v, want the error %q", logged, want)
 	}
 }
 

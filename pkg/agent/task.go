@@ -68,25 +68,49 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) bool {
 		return false
 	}
 	proc, err := a.start(ctx, t)
-	if err != nil {
-		t.log.Error().Err(err).Msg("task could not start")
-		a.unclaim(t, err.Error())
-		a.cleanup(t)
-		return false
+	if err == nil {
+		a.saveInflight(t, progressStarted)
+		outcome := a.supervise(t, proc)
+		if err = a.neverStarted(outcome); err == nil {
+			a.finish(t, outcome)
+			a.saveInflight(t, progressReported)
+			a.cleanup(t)
+			return true
+		}
 	}
 
-	a.saveInflight(t, progressStarted)
-	outcome := a.supervise(t, proc)
-	a.finish(t, outcome)
-	a.saveInflight(t, progressReported)
+	t.log.Error().Err(err).Msg("task could not start")
+	a.unclaim(t, err.Error())
 	a.cleanup(t)
-	return true
+	return false
+}
+
+// neverStarted returns an error when the task agent's standard input still
+// held the task token after the exit: no program read it, so the task
+// never started, as when the command prefix exits at once. Such a task is
+// unclaimed like one that could not start.
+//
+// NOTE: a command prefix that reads the token and then exits without
+// running the task agent goes unnoticed here.
+func (a *Agent) neverStarted(o outcome) error {
+	if !o.result.TokenUnread || o.cancelled != "" {
+		return nil
+	}
+	program := a.cfg.Runner.CommandPrefix
+	if len(program) == 0 {
+		return fmt.Errorf("the task agent exited with %s without reading the task token", o.result)
+	}
+	return fmt.Errorf("runner.command_prefix %s exited with %s without reading the task token, so the task agent never ran; check that it starts the command it is given",
+		program[0], o.result)
 }
 
 // start prepares the task agent binary, the working directory and the
 // command prefix, then launches the task agent.
 func (a *Agent) start(ctx context.Context, t *task) (*launch.Task, error) {
 	binary, err := a.parts.TaskAgents.Get(ctx, t.claim.AgentVersion)
+	if err == nil {
+		err = launch.CheckExecutable(binary)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("task agent %s: %w", t.claim.AgentVersion, err)
 	}

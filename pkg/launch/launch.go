@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Command is the task agent's command line.
@@ -69,6 +71,13 @@ type Task struct {
 	outputs []*output
 	done    chan struct{}
 	err     error
+
+	// stdin is the agent's copy of the read end of the task agent's
+	// standard input, and tokenWritten is closed once the token is in the
+	// pipe. tokenUnread is set after the exit.
+	stdin        *os.File
+	tokenWritten chan struct{}
+	tokenUnread  bool
 }
 
 // Start starts the task agent, writes the task token and a newline to its
@@ -85,7 +94,7 @@ func Start(spec Spec) (*Task, error) {
 		Pdeathsig: syscall.SIGTERM,
 	}
 
-	t := &Task{cmd: cmd, done: make(chan struct{})}
+	t := &Task{cmd: cmd, done: make(chan struct{}), tokenWritten: make(chan struct{})}
 	stdin, err := t.connect(spec.Stdout, spec.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("start task agent: %w", err)
@@ -94,6 +103,7 @@ func Start(spec Spec) (*Task, error) {
 	t.closeChildEnds()
 	if err != nil {
 		stdin.Close()
+		t.stdin.Close()
 		t.closeOutputs()
 		return nil, fmt.Errorf("start task agent %s: %w", args[0], err)
 	}
@@ -106,11 +116,13 @@ func Start(spec Spec) (*Task, error) {
 	return t, nil
 }
 
-// writeToken sends the token. A task agent that exits before reading it
-// makes the write fail, which Wait reports through the exit status.
+// writeToken sends the token. A token is far smaller than a pipe's buffer
+// (at least 4 KiB on Linux) and the agent keeps a read end open, so the
+// write neither blocks nor fails when the child exits without reading.
 func (t *Task) writeToken(stdin io.WriteCloser, token string) {
 	_, _ = io.WriteString(stdin, token+"\n")
 	_ = stdin.Close()
+	close(t.tokenWritten)
 }
 
 // wait reaps the task agent, then kills what is left of its process group,
@@ -118,8 +130,22 @@ func (t *Task) writeToken(stdin io.WriteCloser, token string) {
 func (t *Task) wait() {
 	t.err = t.cmd.Wait()
 	_ = t.Signal(syscall.SIGKILL)
+	<-t.tokenWritten
+	t.tokenUnread = unreadBytes(t.stdin) > 0
+	t.stdin.Close()
 	t.finishOutputs()
 	close(t.done)
+}
+
+// unreadBytes returns how many bytes are still in the pipe of file, or 0
+// when that cannot be found out. TIOCINQ is Linux's name for FIONREAD,
+// which pipes support too.
+func unreadBytes(file *os.File) int {
+	n, err := unix.IoctlGetInt(int(file.Fd()), unix.TIOCINQ)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // PID returns the process id of the task agent, or of the first program of
@@ -132,7 +158,7 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 // Result describes how the task agent ended. Call it after Done is closed.
 func (t *Task) Result() Result {
 	state := t.cmd.ProcessState
-	result := Result{Err: t.err}
+	result := Result{Err: t.err, TokenUnread: t.tokenUnread}
 	if state == nil {
 		return result
 	}
@@ -191,6 +217,10 @@ type Result struct {
 	// Err is set when waiting failed for a reason other than the exit
 	// status, such as an I/O error copying output.
 	Err error
+	// TokenUnread is true when the task token was still in the standard
+	// input pipe after the exit. Then no program read it, so the task agent
+	// never started its task, whatever its exit status.
+	TokenUnread bool
 }
 
 // Success reports whether the task agent exited with status 0.
@@ -253,8 +283,10 @@ func containsSecret(value string, secrets []string) bool {
 }
 
 // CheckExecutable returns an error naming path when it is missing, not a
-// regular file, or has no execute permission. The claim loop runs it
-// before each task, because a prefix can break after the config was loaded.
+// regular file, has no execute permission, or cannot be executed by the
+// agent's user, as on a file system mounted noexec. The claim loop runs it
+// before each task on the command prefix and the task agent, because
+// either can break after the config was loaded.
 func CheckExecutable(path string) error {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -265,6 +297,11 @@ func CheckExecutable(path string) error {
 	}
 	if info.Mode().Perm()&0o111 == 0 {
 		return fmt.Errorf("command %s has no execute permission; run chmod 755 %s", path, path)
+	}
+	// access(2) also applies the mount's noexec flag, which the mode bits
+	// do not show.
+	if err := unix.Access(path, unix.X_OK); err != nil {
+		return fmt.Errorf("command %s cannot be executed: %w; check that its file system is not mounted noexec", path, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 func TestCommandArgs(t *testing.T) {
@@ -123,6 +124,47 @@ func TestResultReportsExitStatus(t *testing.T) {
 	r := task.Result()
 	if r.Success() || r.ExitCode != 3 || r.String() != "exit status 3" {
 		t.Errorf("Result() = %+v (%s), want exit status 3", r, r)
+	}
+}
+
+func TestResultTokenUnread(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want bool
+	}{
+		{"exits at once", "exit 0", true},
+		{"fails at once", "exit 3", true},
+		{"reads the token", "read -r token; exit 0", false},
+		{"reads and fails", "cat >/dev/null; exit 3", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := writeScript(t, t.TempDir(), "prefix", tt.body)
+			task := mustStart(t, prefix)
+			<-task.Done()
+			if got := task.Result().TokenUnread; got != tt.want {
+				t.Errorf("Result().TokenUnread = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckExecutableNoexecMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOEXEC, "size=1m"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	defer unix.Unmount(dir, unix.MNT_DETACH)
+	script := writeScript(t, dir, "agent", "true")
+
+	err := CheckExecutable(script)
+	want := "command " + script + " cannot be executed: permission denied; check that its file system is not mounted noexec"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckExecutable on a noexec mount = %v, want %q", err, want)
 	}
 }
 

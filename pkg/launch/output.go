@@ -44,13 +44,17 @@ func (t *Task) connect(stdout, stderr io.Writer) (io.WriteCloser, error) {
 	t.cmd.Stdout = t.outputs[0].write
 	t.cmd.Stderr = t.outputs[1].write
 
-	stdin, err := t.cmd.StdinPipe()
+	// The agent keeps its own copy of the read end of standard input, so
+	// that after the exit it can count the bytes nobody read.
+	read, write, err := os.Pipe()
 	if err != nil {
 		t.closeChildEnds()
 		t.closeOutputs()
 		return nil, err
 	}
-	return stdin, nil
+	t.cmd.Stdin = read
+	t.stdin = read
+	return write, nil
 }
 
 type lockedWriter struct {
