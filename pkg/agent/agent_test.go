@@ -780,6 +780,32 @@ func TestRecoversInterruptedTask(t *testing.T) {
 	}
 }
 
+// The record's folder is the parent of the task agent cache as root, so
+// it must stay traversable for the user that runs tasks.
+func TestRecordFolderReadableByTasks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "var-lib-circleci-runner")
+	state := filepath.Join(dir, "task-in-flight.json")
+
+	if err := writePrivateJSON(state, inflight{TaskToken: "tok1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	info, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm()&0o005 != 0o005 {
+		t.Errorf("record folder mode = %v, want readable and searchable by others", info.Mode().Perm())
+	}
+	info, err = os.Stat(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("record mode = %v, want 0600 because it holds the task token", info.Mode().Perm())
+	}
+}
+
 func TestRecordKeptWhileTaskRuns(t *testing.T) {
 	h := newHarness(t, `touch $OUT/started; sleep 0.5`)
 	state := filepath.Join(h.dir, "task-in-flight.json")

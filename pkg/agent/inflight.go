@@ -78,7 +78,10 @@ func writePrivateJSON(path string, value any) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	// The folder is 0755, not private: as root it is /var/lib/circleci-runner,
+	// which also holds the task agent cache that the circleci user must
+	// reach to run a task. The record itself is 0600.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
