@@ -63,6 +63,16 @@ type rig struct {
 	workBase   string
 	records    string
 
+	// commandPrefix, apiLines, taskAgentBaseURL and taskAgentDir are
+	// written by writeConfig. A test may change them and write again.
+	// commandPrefix is runner.command_prefix as a YAML flow list, and
+	// apiLines are extra lines for the api section, each indented by two
+	// spaces.
+	commandPrefix    string
+	apiLines         string
+	taskAgentBaseURL string
+	taskAgentDir     string
+
 	cmd    *exec.Cmd
 	starts int
 	stderr *lockedBuffer
@@ -124,6 +134,9 @@ func newRig(t *testing.T, circleciYAML string, opts localapi.Options) *rig {
 
 	prefix := filepath.Join(dir, "record-task")
 	mustWrite(t, prefix, fmt.Sprintf(recorderScript, r.records), 0o755)
+	r.commandPrefix = fmt.Sprintf("[%q]", prefix)
+	r.taskAgentBaseURL = api.URL() + "/task-agent"
+	r.taskAgentDir = filepath.Join(dir, "task-agents")
 	r.configPath = filepath.Join(dir, "launch-agent-config.yaml")
 	r.writeConfig(r.token, "")
 	return r
@@ -136,17 +149,17 @@ func (r *rig) writeConfig(token, extraRunner string) {
 	config := fmt.Sprintf(`api:
   auth_token: %s
   url: %s
-runner:
+%srunner:
   name: rig
   resource_class: test/rig
-  command_prefix: [%q]
+  command_prefix: %s
   working_directory: %s/%%s
   cleanup_working_directory: true
-  task_agent_base_url: %s/task-agent
+  task_agent_base_url: %s
   task_agent_directory: %s
   claim_interval: 200ms
   cancel_grace_period: 2s
-%s`, token, r.api.URL(), filepath.Join(r.dir, "record-task"), r.workBase, r.api.URL(), filepath.Join(r.dir, "task-agents"), extraRunner)
+%s`, token, r.api.URL(), r.apiLines, r.commandPrefix, r.workBase, r.taskAgentBaseURL, r.taskAgentDir, extraRunner)
 	tmp := r.configPath + ".tmp"
 	mustWrite(r.t, tmp, config, 0o600)
 	if err := os.Rename(tmp, r.configPath); err != nil {
