@@ -108,6 +108,9 @@ func newRig(t *testing.T, circleciYAML string, opts localapi.Options) *rig {
 		records:  filepath.Join(dir, "records"),
 		stderr:   &lockedBuffer{},
 	}
+	if canaryDir := os.Getenv(canaryDirEnv); canaryDir != "" {
+		r.useCanary(canaryDir)
+	}
 	repo := filepath.Join(dir, "repo")
 	mustWrite(t, filepath.Join(repo, ".circleci", "config.yml"), circleciYAML, 0o644)
 	mustWrite(t, filepath.Join(repo, "README"), "example\n", 0o644)
