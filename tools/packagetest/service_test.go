@@ -9,25 +9,8 @@ import (
 	"github.com/circleci-runner/circleci-runner/tools/testroot"
 )
 
-// serviceProperty returns one property of circleci.service, such as
-// MainPID.
-func serviceProperty(machine *testroot.Machine, property string) string {
-	result := machine.Run("systemctl", "show", "--property="+property, "--value", "circleci.service")
-	return strings.TrimSpace(result.Stdout)
-}
-
-// waitForProperty polls a property of circleci.service until accept
-// returns true, and returns its last value.
-func waitForProperty(machine *testroot.Machine, property string, timeout time.Duration, accept func(string) bool) string {
-	deadline := time.Now().Add(timeout)
-	for {
-		value := serviceProperty(machine, property)
-		if accept(value) || time.Now().After(deadline) {
-			return value
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
+// serviceUnit is the unit that the package installs.
+const serviceUnit = "circleci.service"
 
 // A smoke test of the unit under a booted systemd: the agent reaches
 // READY, a reconfigure reloads it in place, an upgrade lets it exit and
@@ -43,15 +26,15 @@ func TestServiceLifecycleUnderSystemd(t *testing.T) {
 	root.CopyIn(newer.debs["amd64"], newerDeb)
 	machine := root.Boot(testroot.BootOptions{})
 
-	state := waitForProperty(machine, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
+	state := machine.WaitForUnitProperty(serviceUnit, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
 	if state != "active" {
 		t.Fatalf("circleci.service is %s after boot:\n%s", state, machine.Run("journalctl", "-u", "circleci", "--no-pager").Stdout)
 	}
-	status := serviceProperty(machine, "StatusText")
+	status := machine.UnitProperty(serviceUnit, "StatusText")
 	if !strings.HasPrefix(status, "Unhealthy") {
 		t.Errorf("StatusText = %q, expected Unhealthy with the API on a closed port", status)
 	}
-	pid := serviceProperty(machine, "MainPID")
+	pid := machine.UnitProperty(serviceUnit, "MainPID")
 
 	preseedResult, err := machine.Exec(testroot.Command{
 		Args:  []string{"debconf-set-selections"},
@@ -61,7 +44,7 @@ func TestServiceLifecycleUnderSystemd(t *testing.T) {
 		t.Fatalf("debconf-set-selections: %v %s", err, preseedResult.Output())
 	}
 	machine.Run("env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "circleci-runner")
-	if got := serviceProperty(machine, "MainPID"); got != pid {
+	if got := machine.UnitProperty(serviceUnit, "MainPID"); got != pid {
 		t.Errorf("reconfigure restarted the agent: MainPID %s, then %s", pid, got)
 	}
 	if !strings.Contains(root.ReadFile(configPath), secondToken) {
@@ -89,23 +72,23 @@ func TestServiceLifecycleUnderSystemd(t *testing.T) {
 	}
 
 	machine.Run("dpkg", "-i", newerDeb)
-	newPID := waitForProperty(machine, "MainPID", time.Minute, func(s string) bool { return s != pid && s != "0" })
+	newPID := machine.WaitForUnitProperty(serviceUnit, "MainPID", time.Minute, func(s string) bool { return s != pid && s != "0" })
 	if newPID == pid || newPID == "0" {
 		t.Errorf("the agent did not restart after the upgrade: MainPID %s", newPID)
 	}
 	// MainPID is set at fork, before the exec of the agent, and with
 	// Type=notify the unit is active only once the new agent sent READY=1.
-	waitForProperty(machine, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
+	machine.WaitForUnitProperty(serviceUnit, "ActiveState", 30*time.Second, func(s string) bool { return s == "active" })
 	version := machine.Run("/proc/"+newPID+"/exe", "--version")
 	if !strings.Contains(version.Stdout, newer.version) {
 		t.Errorf("the running agent (PID %s) is version %q, expected %s", newPID, version.Stdout, newer.version)
 	}
-	if restarts := serviceProperty(machine, "NRestarts"); restarts != "1" {
+	if restarts := machine.UnitProperty(serviceUnit, "NRestarts"); restarts != "1" {
 		t.Errorf("NRestarts = %s, expected the one restart after the old agent exited", restarts)
 	}
 
 	machine.Run("dpkg", "--remove", "circleci-runner")
-	if state := serviceProperty(machine, "ActiveState"); state != "inactive" {
+	if state := machine.UnitProperty(serviceUnit, "ActiveState"); state != "inactive" {
 		t.Errorf("circleci.service is %s after remove", state)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +31,12 @@ type BootOptions struct {
 type Machine struct {
 	// InitPID is the host PID of the container's systemd, for nsenter.
 	InitPID int
-	nspawn  *exec.Cmd
+	// dir is the booted root directory on the host.
+	dir string
+	// pidNamespace is the container's PID namespace, such as
+	// "pid:[4026532561]", to find processes that outlive the machine.
+	pidNamespace string
+	nspawn       *exec.Cmd
 	// exited is closed when systemd-nspawn has exited.
 	exited  chan struct{}
 	console syncBuffer
@@ -72,7 +78,7 @@ func Boot(t testing.TB, dir string, opts BootOptions) *Machine {
 	for _, bind := range opts.BindReadOnly {
 		args = append(args, "--bind-ro="+bind)
 	}
-	m := &Machine{t: t}
+	m := &Machine{t: t, dir: dir}
 	m.nspawn = exec.Command("systemd-nspawn", args...)
 	m.nspawn.Stdout = &m.console
 	m.nspawn.Stderr = &m.console
@@ -91,6 +97,7 @@ func Boot(t testing.TB, dir string, opts BootOptions) *Machine {
 		t.Fatalf("%v\nconsole:\n%s", err, m.console.String())
 	}
 	m.InitPID = pid
+	m.pidNamespace, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
 	if err := m.waitForBoot(2 * time.Minute); err != nil {
 		t.Fatalf("systemd in %s: %v\nconsole:\n%s", dir, err, m.console.String())
 	}
@@ -179,6 +186,48 @@ func (m *Machine) Run(args ...string) Result {
 	return result
 }
 
+// RunInput is Run with stdin as the command's standard input.
+func (m *Machine) RunInput(stdin string, args ...string) Result {
+	m.t.Helper()
+	result, err := m.Exec(Command{Args: args, Stdin: strings.NewReader(stdin)})
+	if err != nil {
+		m.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, result.Output())
+	}
+	if result.ExitCode != 0 {
+		m.t.Fatalf("%s exited %d:\n%s", strings.Join(args, " "), result.ExitCode, result.Output())
+	}
+	return result
+}
+
+// Shell runs a POSIX sh script inside the machine and fails the test
+// unless it exits 0.
+func (m *Machine) Shell(script string) Result {
+	m.t.Helper()
+	return m.Run("/bin/sh", "-ec", script)
+}
+
+// UnitProperty returns one property of a unit as "systemctl show" prints
+// its value, such as the MainPID of "circleci.service".
+func (m *Machine) UnitProperty(unit, property string) string {
+	m.t.Helper()
+	result := m.Run("systemctl", "show", "--property="+property, "--value", unit)
+	return strings.TrimSpace(result.Stdout)
+}
+
+// WaitForUnitProperty polls a property of unit every 200 ms until accept
+// returns true or timeout has passed, and returns its last value.
+func (m *Machine) WaitForUnitProperty(unit, property string, timeout time.Duration, accept func(string) bool) string {
+	m.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		value := m.UnitProperty(unit, property)
+		if accept(value) || time.Now().After(deadline) {
+			return value
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // stop powers the machine off and waits for systemd-nspawn to exit,
 // killing it after 30 seconds. "systemctl poweroff" is used rather than
 // SIGTERM to systemd-nspawn, because an arm64 systemd under emulation
@@ -201,4 +250,72 @@ func (m *Machine) stop() {
 		<-m.exited
 		m.t.Errorf("systemd-nspawn did not exit within 30s of poweroff; killed it\nconsole:\n%s", m.console.String())
 	}
+	m.checkNothingLeft()
+}
+
+// checkNothingLeft fails the test when a process of the container, a
+// mount below its root or a loop device backed by a file in it outlived
+// systemd-nspawn.
+func (m *Machine) checkNothingLeft() {
+	for _, pid := range processesIn(m.pidNamespace) {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		m.t.Errorf("process %d (%s) of the container is still running after systemd-nspawn exited", pid, strings.TrimSpace(string(comm)))
+	}
+	for _, mount := range mountsBelow(m.dir) {
+		m.t.Errorf("%s is still mounted after systemd-nspawn exited", mount)
+	}
+	for _, loop := range loopDevicesBelow(m.dir) {
+		m.t.Errorf("loop device %s is still attached after systemd-nspawn exited", loop)
+	}
+}
+
+// processesIn returns the host PIDs of the processes in the PID namespace
+// named by namespace, as /proc/PID/ns/pid links read.
+func processesIn(namespace string) []int {
+	if namespace == "" {
+		return nil
+	}
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, entry := range entries {
+		pid, err := strconv.Atoi(entry.Name())
+		if err != nil {
+			continue
+		}
+		if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); link == namespace {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// mountsBelow returns the host's mount points strictly below dir.
+func mountsBelow(dir string) []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		// The fifth field is the mount point.
+		fields := strings.Fields(line)
+		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			mounts = append(mounts, fields[4])
+		}
+	}
+	return mounts
+}
+
+// loopDevicesBelow returns the loop devices whose backing file is below
+// dir.
+func loopDevicesBelow(dir string) []string {
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	var devices []string
+	for _, file := range files {
+		backing, err := os.ReadFile(file)
+		if err == nil && strings.HasPrefix(strings.TrimSpace(string(backing)), dir+"/") {
+			devices = append(devices, "/dev/"+filepath.Base(filepath.Dir(filepath.Dir(file))))
+		}
+	}
+	return devices
 }

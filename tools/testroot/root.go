@@ -44,6 +44,16 @@ var Bookworm = Spec{
 	Mirror: DefaultMirror,
 }
 
+// BookwormUnattended is Bookworm with unattended-upgrades and needrestart,
+// for the system tests that upgrade the package the way a host does it
+// unattended. It is a root of its own, so that the package tests install
+// into a root without needrestart's apt hook.
+var BookwormUnattended = func() Spec {
+	spec := Bookworm
+	spec.Include = append(append([]string(nil), Bookworm.Include...), "needrestart", "unattended-upgrades")
+	return spec
+}()
+
 // BookwormArm64 is Bookworm for arm64, made under qemu-user-static.
 var BookwormArm64 = func() Spec {
 	spec := Bookworm
@@ -157,6 +167,13 @@ func debootstrap(spec Spec, dir string, log io.Writer) error {
 	}
 	fmt.Fprintf(log, "debootstrap of %s took %s\n", spec.Key(), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// Lock takes an exclusive flock on path, creating the file and its
+// folder, and returns its release. It waits while another process holds
+// the lock, so it serialises work on the shared cache.
+func Lock(path string) (func(), error) {
+	return lockFile(path)
 }
 
 // lockFile takes an exclusive flock on path and returns its release.
