@@ -6,20 +6,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/circleci-runner/circleci-runner/tools/builder"
+	"github.com/circleci-runner/circleci-runner/tools/testdist"
 	"github.com/circleci-runner/circleci-runner/tools/testroot"
 )
-
-// sourceDateEpoch is the SOURCE_DATE_EPOCH of every build in these tests
-// (2026-01-01 UTC), so that repeated builds can be compared byte for byte.
-const sourceDateEpoch = "1767225600"
 
 // release is one build of the release tree, made once for all tests.
 type release struct {
@@ -45,36 +41,33 @@ func TestMain(m *testing.M) {
 		// Every test here needs the built packages, and most need root.
 		os.Exit(m.Run())
 	}
-	os.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
-	scratch, err := os.MkdirTemp("", "circleci-runner-packagetest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildErr = buildReleases(scratch)
-	code := m.Run()
-	os.RemoveAll(scratch)
-	os.Exit(code)
+	os.Setenv("SOURCE_DATE_EPOCH", strconv.Itoa(testdist.SourceDateEpoch))
+	buildErr = buildReleases()
+	os.Exit(m.Run())
 }
 
-func buildReleases(scratch string) error {
+// buildReleases gets both releases from the build cache that the system
+// tests share, so one test run builds them once.
+func buildReleases() error {
 	var err error
 	if repoRoot, err = builder.FindRepoRoot("."); err != nil {
 		return err
 	}
-	keyPath := filepath.Join(scratch, "signing-key.asc")
-	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := builder.GenerateKey(keyPath, "circleci-runner test", "test@circleci-runner.invalid", created); err != nil {
-		return err
-	}
-	current, err = buildRelease(filepath.Join(scratch, "current"), keyPath, "", nil)
+	releases, err := testdist.Build(repoRoot, goCommand(), os.Stderr)
 	if err != nil {
 		return err
 	}
-	newer, err = buildRelease(filepath.Join(scratch, "newer"), keyPath, current.version+"+test.1", []string{"amd64"})
-	return err
+	current = fromTestdist(releases.Current)
+	newer = fromTestdist(releases.Newer)
+	return nil
 }
 
+func fromTestdist(r testdist.Release) release {
+	return release{dir: r.Dir, version: r.Version, debs: r.Debs, keyPath: r.KeyPath}
+}
+
+// buildRelease builds a release into dir, for the test that compares two
+// builds of the same tree.
 func buildRelease(dir, keyPath, version string, arches []string) (release, error) {
 	signer, err := builder.LoadSigner(keyPath, nil)
 	if err != nil {
@@ -96,13 +89,9 @@ func buildRelease(dir, keyPath, version string, arches []string) (release, error
 	return release{dir: dir, version: result.Version, debs: result.Debs, keyPath: keyPath}, nil
 }
 
-// goCommand returns the go command that runs these tests, also when its
-// directory is not on PATH.
+// goCommand returns the go command that runs these tests.
 func goCommand() string {
-	if path, err := exec.LookPath("go"); err == nil {
-		return path
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return testdist.GoCommand()
 }
 
 // requireBuild fails the test when the shared builds failed, and skips it
