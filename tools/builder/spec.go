@@ -83,6 +83,10 @@ func CircleCIRunner() Package {
 			{Source: "debian/launch-task", Destination: "/opt/circleci/launch-task", Mode: 0o755},
 			{Source: "debian/stop-agent", Destination: "/opt/circleci/stop-agent", Mode: 0o755},
 			{Source: "debian/circleci.service", Destination: "/lib/systemd/system/circleci.service", Mode: 0o644},
+			// A copy for the reference procedure's "systemctl enable
+			// /opt/circleci/circleci.service". It is not a symbolic link,
+			// because systemctl enable rejects a path that is one.
+			{Source: "debian/circleci.service", Destination: "/opt/circleci/circleci.service", Mode: 0o644},
 			{Source: "debian/circleci-runner.default", Destination: "/etc/default/circleci-runner", Mode: 0o644, Type: "config|noreplace"},
 			// A symlink rather than a file in /etc, so that
 			// /etc/default/circleci-runner stays the only conffile, the

@@ -54,6 +54,7 @@ func TestDebContentsAndModes(t *testing.T) {
 		"/usr/sbin/circleci-launch-agent":                "lrwxrwxrwx",
 		"/opt/circleci/stop-agent":                       "-rwxr-xr-x",
 		"/lib/systemd/system/circleci.service":           "-rw-r--r--",
+		"/opt/circleci/circleci.service":                 "-rw-r--r--",
 		"/etc/default/circleci-runner":                   "-rw-r--r--",
 		"/etc/needrestart/conf.d/circleci-runner.conf":   "lrwxrwxrwx",
 		"/usr/share/circleci-runner/needrestart.conf":    "-rw-r--r--",

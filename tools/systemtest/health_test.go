@@ -41,6 +41,34 @@ func TestInstallReportsHealthy(t *testing.T) {
 	}
 }
 
+// The reference installation procedure enables the unit by the path of
+// its copy in /opt/circleci. On a host where the package already enabled
+// it, the command must succeed and leave the running agent alone.
+func TestReferenceEnableCommandWorks(t *testing.T) {
+	t.Parallel()
+	s := installedSystem(t, firstToken)
+	pid := s.property("MainPID")
+
+	enable, err := s.machine.Exec(testroot.Command{Args: []string{"systemctl", "enable", "/opt/circleci/circleci.service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.machine.Run("systemctl", "daemon-reload")
+
+	if enable.ExitCode != 0 {
+		t.Errorf("systemctl enable /opt/circleci/circleci.service exited %d:\n%s", enable.ExitCode, enable.Output())
+	}
+	if enabled := strings.TrimSpace(s.machine.Run("systemctl", "is-enabled", serviceUnit).Stdout); enabled != "enabled" {
+		t.Errorf("systemctl is-enabled printed %q, expected enabled", enabled)
+	}
+	if got := s.property("MainPID"); got != pid {
+		t.Errorf("MainPID changed from %s to %s on systemctl enable", pid, got)
+	}
+	if status := s.property("StatusText"); status != "Healthy" {
+		t.Errorf("StatusText = %q after systemctl enable, expected Healthy", status)
+	}
+}
+
 func TestUnhealthyWithReasonWithoutRestart(t *testing.T) {
 	t.Parallel()
 	s := bootSystem(t)
