@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -17,8 +19,8 @@ const (
 	// minClaimGap is claimInterval less its 20 % jitter: no wait between
 	// empty claims may be shorter.
 	minClaimGap = claimInterval * 8 / 10
-	// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat;
-	// it is 100 on every Linux architecture.
+	// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat,
+	// which is 100 on every Linux architecture.
 	clockTicks = 100
 )
 
@@ -57,7 +59,7 @@ func benchIdle(ctx context.Context, env *environment, report *Report) error {
 
 // processUsage is the resource use that watchProcess measured.
 type processUsage struct {
-	cpu     time.Duration // user and system CPU time used in the window
+	cpu     time.Duration // CPU time used in the window
 	peakRSS int64         // the largest VmRSS seen, in bytes
 }
 
@@ -95,9 +97,44 @@ func watchProcess(ctx context.Context, agent *agentProcess, d time.Duration) (pr
 	return usage, nil
 }
 
-// cpuTime returns utime plus stime of /proc/PID/stat, which count every
-// thread of the process.
+// cpuTime returns the CPU time that the threads of a process have used:
+// the sum of the first field of /proc/PID/task/TID/schedstat, in
+// nanoseconds. Without schedstat it falls back to utime plus stime of
+// /proc/PID/stat, which count in ticks of 10 ms.
 func cpuTime(pid int) (time.Duration, error) {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/schedstat", pid)); errors.Is(err, fs.ErrNotExist) {
+		return statCPUTime(pid)
+	}
+	threads, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, thread := range threads {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, thread.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			// A thread that exited after the listing has no file.
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		fields := strings.Fields(string(data))
+		if len(fields) == 0 {
+			continue
+		}
+		nanoseconds, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/task/%s/schedstat: %w", pid, thread.Name(), err)
+		}
+		total += time.Duration(nanoseconds)
+	}
+	return total, nil
+}
+
+// statCPUTime returns utime plus stime of /proc/PID/stat, which count
+// every thread of the process.
+func statCPUTime(pid int) (time.Duration, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -163,7 +200,7 @@ func idleFigures(claims []request, usage processUsage, window time.Duration) []F
 		},
 		{
 			Name:    fmt.Sprintf("idle CPU over %s", window),
-			Value:   fmt.Sprintf("%.3f %% (%s)", cpuPercent, milliseconds(usage.cpu)),
+			Value:   fmt.Sprintf("%.4f %% (%.3f ms)", cpuPercent, toMilliseconds(usage.cpu)),
 			Goal:    "< 0.1 %",
 			Verdict: verdict(cpuPercent < 0.1),
 		},
