@@ -32,6 +32,15 @@ fuzz:
 	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzLoadEnviron$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/config -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME)
 
+# The benchmarks of docs/benchmarks.md, run on this machine against the
+# local runner API: task start, per-task overhead, idle cost, working
+# directory cleanup, task agent download and make dist. Prints one line per
+# figure and rewrites the results part of docs/benchmarks.md and its plot.
+# A missed goal does not fail the target.
+bench: build
+	$(BIN)/bench -agent $(BIN)/circleci-launch-agent -repo . -page docs/benchmarks.md \
+		-plot docs/benchmarks-start-latency.png -command "make bench"
+
 # The .debs for amd64 and arm64, the launch agent's release tree and a signed
 # APT repository, in dist/. SIGNING_KEY is an OpenPGP secret key file (an
 # encrypted one takes its passphrase from CIRCLECI_RUNNER_SIGNING_KEY_PASSPHRASE);
