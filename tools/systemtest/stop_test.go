@@ -46,10 +46,11 @@ func TestStopDrainsThenCancels(t *testing.T) {
 		t.Errorf("transient units are left after the stop: %v", left)
 	}
 
-	// With DRAIN_TIMEOUT=2s the stop cancels the job.
-	s.machine.Run("sed", "-i", "s/^#DRAIN_TIMEOUT=.*/DRAIN_TIMEOUT=2s/", "/etc/default/circleci-runner")
+	// With DRAIN_TIMEOUT=2s the stop cancels the job. stop-agent reads
+	// the file when the stop begins, so the edit needs no restart.
 	s.machine.Run("systemctl", "start", serviceUnit)
 	s.waitForStatus("Healthy", 20*time.Second)
+	s.machine.Run("sed", "-i", "s/^#DRAIN_TIMEOUT=.*/DRAIN_TIMEOUT=2s/", "/etc/default/circleci-runner")
 	job = s.waitForStep(s.enqueue("long").ID, 1, time.Minute)
 	id := launchID(job)
 	elapsed = s.stopService()
