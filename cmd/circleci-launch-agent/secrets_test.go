@@ -91,22 +91,39 @@ func newCanary(t *testing.T) string {
 	return "canary-" + hex.EncodeToString(random)
 }
 
-// procHits returns a description of each process whose command line or
-// environment in /proc contains one of secrets. It needs root to read the
-// environment of other users' processes.
-func procHits(secrets []string) []string {
+// processTree returns root and every process below it, found through the
+// parent of each process in /proc. Only these processes are searched, so
+// the tests read no other program's environment.
+func processTree(root int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return []string{"cannot list /proc: " + err.Error()}
+		return []int{root}
 	}
-	var hits []string
+	children := map[int][]int{}
 	for _, entry := range entries {
 		pid, err := strconv.Atoi(entry.Name())
 		if err != nil {
 			continue
 		}
+		if parent, err := parentPID(pid); err == nil {
+			children[parent] = append(children[parent], pid)
+		}
+	}
+	tree := []int{root}
+	for i := 0; i < len(tree); i++ {
+		tree = append(tree, children[tree[i]]...)
+	}
+	return tree
+}
+
+// procHits returns a description of each process in the tree below root
+// whose command line or environment in /proc contains one of secrets.
+// Reading the environment of another user's process needs root.
+func procHits(root int, secrets []string) []string {
+	var hits []string
+	for _, pid := range processTree(root) {
 		for _, file := range []string{"cmdline", "environ"} {
-			data, err := os.ReadFile(filepath.Join("/proc", entry.Name(), file))
+			data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 			if err != nil {
 				continue
 			}
@@ -160,16 +177,13 @@ workflows:
 `
 
 // TestSecretsStayOutOfProcesses holds a task in its step and searches the
-// command line and the environment of every process for the
-// resource-class token and the task token. Then it searches the agent's
+// command line and the environment of the agent and every process below it
+// for the resource-class token and the task token. Then it searches the agent's
 // log, the task's output and environment, and the command_prefix records
 // but the one of standard input, where the task token belongs.
 func TestSecretsStayOutOfProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the agent binary")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("reading the environment of every process needs root")
 	}
 	t.Parallel()
 	canary := newCanary(t)
@@ -195,23 +209,21 @@ func TestSecretsStayOutOfProcesses(t *testing.T) {
 	if err := control.Start(); err != nil {
 		t.Fatal(err)
 	}
-	hits := procHits(secrets)
+	controlHits := procHits(control.Process.Pid, secrets)
 	control.Process.Kill()
 	control.Wait()
+	wantControl := []string{fmt.Sprintf("pid %d environ contains secret 0", control.Process.Pid)}
+	if !slices.Equal(controlHits, wantControl) {
+		t.Errorf("search of the control process = %v, want %v", controlHits, wantControl)
+	}
 
-	wantControl := fmt.Sprintf("pid %d environ contains secret 0", control.Process.Pid)
-	if !slices.Contains(hits, wantControl) {
-		t.Errorf("the search of /proc missed the control process: %v", hits)
+	for _, hit := range procHits(r.cmd.Process.Pid, secrets) {
+		t.Errorf("while the task runs, %s", hit)
 	}
-	for _, hit := range hits {
-		if hit != wantControl {
-			t.Errorf("while the task runs, %s", hit)
-		}
-	}
-	taskProcesses := []int{r.cmd.Process.Pid, int(r.logged(msgStarted)[0]["pid"].(float64)), readPID(t, started)}
-	for _, pid := range taskProcesses {
-		if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || len(data) == 0 {
-			t.Errorf("the environment of pid %d was not searched: %v", pid, err)
+	tree := processTree(r.cmd.Process.Pid)
+	for _, pid := range []int{int(r.logged(msgStarted)[0]["pid"].(float64)), readPID(t, started)} {
+		if !slices.Contains(tree, pid) {
+			t.Errorf("pid %d of the task is not in the searched process tree %v", pid, tree)
 		}
 	}
 
@@ -241,8 +253,8 @@ func TestSecretsStayOutOfProcesses(t *testing.T) {
 
 // TestSecretsCanarySuite runs the other integration tests again with a
 // canary as the resource-class token of every rig. While they run, it
-// searches the command line and the environment of every process for the
-// canary, and afterwards the tests' output and every agent log, task
+// searches the command line and the environment of every process they
+// start for the canary, and afterwards the tests' output and every agent log, task
 // environment, command_prefix record, job and call that the rigs saved.
 func TestSecretsCanarySuite(t *testing.T) {
 	if testing.Short() {
@@ -276,7 +288,7 @@ func TestSecretsCanarySuite(t *testing.T) {
 		case err = <-exited:
 			running = false
 		case <-time.After(50 * time.Millisecond):
-			for _, hit := range procHits([]string{canary}) {
+			for _, hit := range procHits(cmd.Process.Pid, []string{canary}) {
 				if !slices.Contains(procFound, hit) {
 					procFound = append(procFound, hit)
 				}
