@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/circleci-runner/circleci-runner/pkg/runnerapi"
 	"github.com/circleci-runner/circleci-runner/tools/localapi"
 )
 
@@ -30,13 +31,24 @@ func (r *rig) checkStartFailure(entry logEntry, path, reason string) {
 
 // finishAfterFault waits for every job to end once the fault is cleared,
 // stops the agent and checks that the first job returned to the queue
-// and then ran, and that the other jobs ran.
+// and then ran, and that the other jobs ran. It also checks that the agent
+// waited before it claimed again after the unclaim.
 func (r *rig) finishAfterFault() {
 	r.t.Helper()
 	r.waitJobs(30 * time.Second)
 	r.stopAgent()
 	records := r.accountClaims()
 	checkFates(r.t, records, map[string][]claimFate{"first": {fateUnclaimed, fateRan}, "fails": {fateRan}, "third": {fateRan}})
+
+	unclaims := r.agentCalls(runnerapi.UnclaimPath)
+	if len(unclaims) != 1 {
+		r.t.Fatalf("unclaim calls = %d, want 1", len(unclaims))
+	}
+	for _, claim := range r.agentCalls(runnerapi.ClaimPath) {
+		if gap := claim.Time.Sub(unclaims[0].Time); gap > 0 && gap < minClaimRetry {
+			r.t.Errorf("claim %v after the unclaim of a task that could not start, want at least %v", gap, minClaimRetry)
+		}
+	}
 }
 
 func TestResourceFullWorkDirFilesystem(t *testing.T) {
