@@ -124,7 +124,7 @@ func TestCrashDuringDownload(t *testing.T) {
 	held := gate.holdHalfway()
 	c.start("")
 
-	<-held.held
+	held.wait(t, 20*time.Second)
 	var partial string
 	waitFor(t, "half of the task agent in the cache", 10*time.Second, func() bool {
 		matches, _ := filepath.Glob(filepath.Join(c.taskAgentDir, localapi.DefaultAgentVersion, ".tmp-*"))

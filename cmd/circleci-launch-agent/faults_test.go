@@ -517,7 +517,7 @@ func TestFaultUnclaimNotFound(t *testing.T) {
 
 	// The job is cancelled while its task agent downloads, so the unclaim
 	// after the failed download gets the runner API's 404.
-	<-held.held
+	held.wait(t, 20*time.Second)
 	first := jobNamed(t, r.api.Jobs(), "first")
 	if _, err := r.api.Cancel(first.ID); err != nil {
 		t.Fatal(err)

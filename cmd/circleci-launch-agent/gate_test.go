@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // downloadGate serves task agent downloads in front of the local runner API
@@ -52,6 +53,17 @@ func (g *downloadGate) holdHalfway() *heldDownload {
 // download, and send status once released.
 func (g *downloadGate) holdThenFail(status int) *heldDownload {
 	return g.arm(&heldDownload{sent: -1, status: status})
+}
+
+// wait waits until the gate holds the download, or fails the test after
+// timeout.
+func (h *heldDownload) wait(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-h.held:
+	case <-time.After(timeout):
+		t.Fatalf("timed out after %v waiting for the task agent download", timeout)
+	}
 }
 
 func (g *downloadGate) arm(h *heldDownload) *heldDownload {
