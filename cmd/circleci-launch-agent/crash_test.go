@@ -81,14 +81,15 @@ func (c *crashRig) finishAfterRestart() []claimRecord {
 	return records
 }
 
-// agentChild returns a match for openGate that accepts a child of the
-// agent that runs now.
-func (r *rig) agentChild() func(pid int) bool {
-	agent := r.cmd.Process.Pid
-	return func(pid int) bool {
-		parent, err := parentPID(pid)
-		return err == nil && parent == agent
+// childOfAgent is a match for openGate that accepts a child of an agent
+// process, whichever run of the agent it is.
+func childOfAgent(pid int) bool {
+	parent, err := parentPID(pid)
+	if err != nil {
+		return false
 	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", parent))
+	return err == nil && exe == agentBinary
 }
 
 func TestCrashAfterClaim(t *testing.T) {
@@ -154,10 +155,10 @@ func TestCrashAfterWorkDirMade(t *testing.T) {
 	}
 	t.Parallel()
 	c := newCrashRig(t)
-	c.start("")
 	// The kernel holds the exec of the command_prefix, which the agent
 	// starts right after it made the working directory.
-	gate := newOpenGate(t, unix.FAN_OPEN_EXEC_PERM, c.agentChild(), filepath.Join(c.dir, "record-task"))
+	gate := newOpenGate(t, unix.FAN_OPEN_EXEC_PERM, childOfAgent, filepath.Join(c.dir, "record-task"))
+	c.start("")
 	held := gate.wait(t, "the exec of the command_prefix", 20*time.Second)
 	entries, err := os.ReadDir(c.workBase)
 	if err != nil || len(entries) != 1 {
