@@ -814,7 +814,9 @@ func TestRecordKeptWhileTaskRuns(t *testing.T) {
 	opts := h.options()
 	opts.StateFile = state
 	var during inflight
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		waitForFile(t, filepath.Join(h.dir, "started"))
 		data, err := os.ReadFile(state)
 		if err != nil {
@@ -831,6 +833,7 @@ func TestRecordKeptWhileTaskRuns(t *testing.T) {
 	}()
 
 	h.run(opts)
+	<-read
 
 	if !during.Started || during.Reported || during.TaskID != "id-tok1" || during.TaskToken != "tok1" || during.Allocation != "alloc1" {
 		t.Errorf("record during the task = %+v", during)
