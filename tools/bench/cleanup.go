@@ -15,7 +15,7 @@ import (
 
 const (
 	// filesPerFolder is how many files each leaf folder of the cleanup
-	// tree gets; leaf folders sit three levels deep, ten to a level.
+	// tree gets. Leaf folders sit three levels deep, ten to a level.
 	filesPerFolder = 100
 	// sharedMemory is where the tmpfs run of the cleanup benchmark goes.
 	sharedMemory = "/dev/shm"
@@ -67,12 +67,21 @@ func (r removals) figure(name string) Figure {
 	value := ratio(agent, rm)
 	return Figure{
 		Name:     name,
-		Value:    duration(agent),
+		Value:    withRounds(agent, r.agent),
 		Goal:     "ratio < 1.2",
-		Baseline: duration(rm),
+		Baseline: withRounds(rm, r.rm),
 		Ratio:    formatRatio(value),
 		Verdict:  verdict(value < 1.2),
 	}
+}
+
+// withRounds formats a median followed by the times of every round.
+func withRounds(median time.Duration, rounds []time.Duration) string {
+	formatted := make([]string, len(rounds))
+	for i, d := range rounds {
+		formatted[i] = duration(d)
+	}
+	return fmt.Sprintf("%s (%s)", duration(median), strings.Join(formatted, ", "))
 }
 
 // timeRemovals makes two identical trees per round and times the removal

@@ -19,8 +19,19 @@ func percentile(values []time.Duration, p float64) time.Duration {
 	return sorted[max(rank, 1)-1]
 }
 
+// median returns the middle of values, or the mean of the two middle
+// values of an even count, or 0 for no values.
 func median(values []time.Duration) time.Duration {
-	return percentile(values, 50)
+	if len(values) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	middle := len(sorted) / 2
+	if len(sorted)%2 == 0 {
+		return (sorted[middle-1] + sorted[middle]) / 2
+	}
+	return sorted[middle]
 }
 
 func sum(values []time.Duration) time.Duration {
