@@ -181,10 +181,24 @@ func TestSingleTaskModeRestartsPerJob(t *testing.T) {
 // waitForJournal waits until an entry of circleci.service has message.
 func (s *system) waitForJournal(message string) {
 	s.t.Helper()
+	s.waitForEntry(message, "")
+}
+
+// waitForEntry waits until process pid, or any process when pid is empty,
+// has logged message to the journal of circleci.service, and returns the
+// first such entry. journald may store an entry a moment after the process
+// sent it.
+func (s *system) waitForEntry(message, pid string) logEntry {
+	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for len(entriesWithMessage(s.journal(), message)) == 0 {
+	for {
+		for _, entry := range entriesWithMessage(s.journal(), message) {
+			if pid == "" || entry.PID == pid {
+				return entry
+			}
+		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("circleci.service logged no %q within 15s", message)
+			s.t.Fatalf("circleci.service logged no %q from PID %q within 15s", message, pid)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

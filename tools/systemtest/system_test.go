@@ -20,7 +20,6 @@ import (
 
 const (
 	serviceUnit   = "circleci.service"
-	configPath    = "/opt/circleci/launch-agent-config.yaml"
 	workdirBase   = "/opt/circleci/workdir"
 	resourceClass = "test/system"
 	runnerName    = "system-test"
@@ -50,17 +49,16 @@ type system struct {
 	t          *testing.T
 	machine    *testroot.Machine
 	api        *localapi.Server
-	apiAddr    string // 127.0.0.1:PORT, kept so that the API can return there
+	apiAddr    string // 127.0.0.1:PORT, kept to start the API again on it
 	apiURL     string
 	repository *repository
 }
 
 // bootSystem starts a local runner API and a repository server, boots a
-// container, and points apt at the repository and the agent's task agent
-// downloads at the local runner API. environment lines, such as
-// "LAUNCH_AGENT_RUNNER_MODE=single-task", are added to the unit's
-// environment with a drop-in. The package is not installed yet.
-func bootSystem(t *testing.T, environment ...string) *system {
+// container, and points apt at the repository and, with a drop-in for the
+// unit, the agent's task agent downloads at the local runner API. The
+// package is not installed yet.
+func bootSystem(t *testing.T) *system {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("system tests boot containers and need root; skipped under -short")
@@ -86,18 +84,15 @@ func bootSystem(t *testing.T, environment ...string) *system {
 	dropIn := "[Service]\n" +
 		"Environment=LAUNCH_AGENT_RUNNER_TASK_AGENT_BASE_URL=" + s.apiURL + "/task-agent\n" +
 		"Environment=LAUNCH_AGENT_RUNNER_CLAIM_INTERVAL=" + claimInterval + "\n"
-	for _, line := range environment {
-		dropIn += "Environment=" + line + "\n"
-	}
 	s.writeFile(dropInPath, dropIn, "0644")
 	return s
 }
 
 // installedSystem is bootSystem followed by an install with token, and
 // waits until the service reports Healthy.
-func installedSystem(t *testing.T, token string, environment ...string) *system {
+func installedSystem(t *testing.T, token string) *system {
 	t.Helper()
-	s := bootSystem(t, environment...)
+	s := bootSystem(t)
 	s.install(token)
 	s.waitForStatus("Healthy", 20*time.Second)
 	return s
@@ -293,6 +288,8 @@ func (s *system) transientUnits() []string {
 }
 
 // logOnFailure logs the agent's journal and the jobs when the test failed.
+// It then kills the agent and its tasks, because a poweroff would wait for
+// a running job to drain.
 func (s *system) logOnFailure() {
 	if !s.t.Failed() {
 		return
@@ -304,6 +301,7 @@ func (s *system) logOnFailure() {
 			s.t.Logf("job %s (%s): %s %s, %d claims, %d unclaims, %d fail events", job.Name, job.ID, job.State, job.Message, len(job.Claims), job.Unclaims, len(job.FailEvents))
 		}
 	}
+	_, _ = s.machine.Exec(testroot.Command{Args: []string{"systemctl", "kill", "--signal=SIGKILL", serviceUnit, "circleci-*.service"}, Timeout: 20 * time.Second})
 }
 
 // repository serves a release directory over HTTP on 127.0.0.1, and can

@@ -96,10 +96,9 @@ func (s *system) checkUpgradeLetsJobFinish(pid, jobID string) {
 	if len(finished) != 1 || finished[0].PID != pid {
 		t.Errorf("the job finished under %d agents, expected the old agent %s", len(finished), pid)
 	}
-	for _, entry := range entriesWithMessage(entries, "launch agent starting") {
-		if entry.PID == newPID && field(entry.Fields, "version") != releases.Newer.Version {
-			t.Errorf("the new agent (PID %s) started as version %q, expected %s", newPID, field(entry.Fields, "version"), releases.Newer.Version)
-		}
+	startup := s.waitForEntry("launch agent starting", newPID)
+	if got := field(startup.Fields, "version"); got != releases.Newer.Version {
+		t.Errorf("the new agent (PID %s) logged version %q at startup, expected %s", newPID, got, releases.Newer.Version)
 	}
 	running := s.machine.Run("/proc/"+newPID+"/exe", "--version").Stdout
 	if !strings.Contains(running, releases.Newer.Version) {
