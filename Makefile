@@ -6,7 +6,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build demo test test-unit fuzz bench dist package-test clean
+.PHONY: build demo test test-unit fuzz bench dist package-test system-test clean
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/... ./tools/cmd/...
@@ -55,6 +55,13 @@ dist:
 # roots under /var/cache/circleci-runner-test.
 package-test:
 	$(GO) test -count=1 -timeout 30m ./tools/builder/ ./tools/testroot/ ./tools/packagetest/
+
+# The system tests alone: systemd booted with systemd-nspawn in a cached
+# Debian root with unattended-upgrades, the package installed from the
+# signed repository, and jobs run through it against the local runner API.
+# They need root.
+system-test:
+	$(GO) test -count=1 -timeout 30m ./tools/systemtest/
 
 clean:
 	rm -rf $(BIN) dist
