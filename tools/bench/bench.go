@@ -49,6 +49,9 @@ type Options struct {
 	// cleanup removes, and CleanupRounds is how often each removal is
 	// timed.
 	CleanupFiles, CleanupRounds int
+	// CleanupSettle is the pause before each removal on the disk, while
+	// the disk finishes the writes and discards of the previous one.
+	CleanupSettle time.Duration
 	// Dist runs make dist twice, with an empty Go build cache and again.
 	Dist bool
 	// Make is the make program for the dist benchmark.
@@ -73,6 +76,7 @@ func Full(agent, repoDir, scratchDir string) Options {
 		Idle:           60 * time.Second,
 		CleanupFiles:   100_000,
 		CleanupRounds:  2,
+		CleanupSettle:  5 * time.Second,
 		Dist:           true,
 		Make:           "make",
 	}

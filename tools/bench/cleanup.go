@@ -32,7 +32,7 @@ func benchCleanup(ctx context.Context, env *environment, report *Report) error {
 	if err != nil {
 		return err
 	}
-	onDisk, err := timeRemovals(ctx, dir, env.opts.CleanupFiles, env.opts.CleanupRounds, true)
+	onDisk, err := timeRemovals(ctx, dir, env.opts.CleanupFiles, env.opts.CleanupRounds, env.opts.CleanupSettle, true)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func benchCleanup(ctx context.Context, env *environment, report *Report) error {
 		return err
 	}
 	defer os.RemoveAll(tmpfsDir)
-	inMemory, err := timeRemovals(ctx, tmpfsDir, env.opts.CleanupFiles, env.opts.CleanupRounds+1, false)
+	inMemory, err := timeRemovals(ctx, tmpfsDir, env.opts.CleanupFiles, env.opts.CleanupRounds+1, 0, false)
 	if err != nil {
 		return err
 	}
@@ -87,9 +87,10 @@ func withRounds(median time.Duration, rounds []time.Duration) string {
 // timeRemovals makes two identical trees per round and times the removal
 // of one by pkg/workdir and of the other by rm -rf. The order alternates
 // from round to round, because a removal leaves work for the disk that
-// slows the one after it. With syncAfter, each time includes a sync, so the
-// deferred writes of a removal count for that removal.
-func timeRemovals(ctx context.Context, dir string, files, rounds int, syncAfter bool) (removals, error) {
+// slows the one after it, and each removal waits settle first. With
+// syncAfter, each time includes a sync, so the deferred writes of a removal
+// count for that removal.
+func timeRemovals(ctx context.Context, dir string, files, rounds int, settle time.Duration, syncAfter bool) (removals, error) {
 	var times removals
 	template, err := workdir.Parse(filepath.Join(dir, "%s"))
 	if err != nil {
@@ -122,6 +123,11 @@ func timeRemovals(ctx context.Context, dir string, files, rounds int, syncAfter 
 			steps[0], steps[1] = steps[1], steps[0]
 		}
 		for _, step := range steps {
+			select {
+			case <-ctx.Done():
+				return times, ctx.Err()
+			case <-time.After(settle):
+			}
 			elapsed, err := timeRemoval(step.remove, syncAfter)
 			if err != nil {
 				return times, err
