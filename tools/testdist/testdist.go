@@ -39,8 +39,11 @@ const layoutVersion = "1"
 // and the builder.
 var sourcePaths = []string{"go.mod", "go.sum", "cmd", "pkg", "debian", "tools/builder"}
 
-// keepUnused is how long a cached build that no run has used is kept.
-const keepUnused = 24 * time.Hour
+// keepUnused is how long a cached build that no run has used is kept. A
+// run marks its build as used when it starts, and the whole test suite
+// takes minutes, so an hour never removes a build in use. Every change
+// of the sources makes a new build of about 40 MB.
+const keepUnused = time.Hour
 
 // Release is one build of the release tree and APT repository.
 type Release struct {
