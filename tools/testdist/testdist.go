@@ -41,8 +41,8 @@ var sourcePaths = []string{"go.mod", "go.sum", "cmd", "pkg", "debian", "tools/bu
 
 // keepUnused is how long a cached build that no run has used is kept. A
 // run marks its build as used when it starts, and the whole test suite
-// takes minutes, so an hour never removes a build in use. Every change
-// of the sources makes a new build of about 40 MB.
+// takes minutes, so only a run longer than an hour could lose its build.
+// Every change of the sources makes a new build of about 40 MB.
 const keepUnused = time.Hour
 
 // Release is one build of the release tree and APT repository.
