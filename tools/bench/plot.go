@@ -15,6 +15,10 @@ import (
 // latency; the bins are equally wide on the logarithmic axis.
 const binsPerDecade = 20
 
+// legendHeadroom is the height of the plot as a multiple of the tallest
+// bin, which leaves the top for the legend.
+const legendHeadroom = 1.5
+
 // PlotStartLatency draws the distributions of the back-to-back start
 // latencies and of the bare fork/exec latencies as histograms over a
 // logarithmic millisecond axis, with lines at the percentiles and goals,
@@ -61,6 +65,10 @@ func (r *Report) PlotStartLatency(path string) error {
 		p.Legend.Add(fmt.Sprintf("%s %.2f ms", m.label, toMilliseconds(m.at)), line)
 	}
 
+	// Room above the tallest bin for the legend, and to the right of the
+	// p99 goal line.
+	p.Y.Max = math.Ceil(top*legendHeadroom/50) * 50
+	p.X.Max = math.Max(p.X.Max, 300)
 	return p.Save(9*vg.Inch, 5*vg.Inch, path)
 }
 
