@@ -12,7 +12,7 @@ import (
 )
 
 // binsPerDecade is the number of histogram bins per factor of ten of
-// latency; the bins are equally wide on the logarithmic axis.
+// latency, so the bins are equally wide on the logarithmic axis.
 const binsPerDecade = 20
 
 // legendHeadroom is the height of the plot as a multiple of the tallest
@@ -65,8 +65,8 @@ func (r *Report) PlotStartLatency(path string) error {
 		p.Legend.Add(fmt.Sprintf("%s %.2f ms", m.label, toMilliseconds(m.at)), line)
 	}
 
-	// Room above the tallest bin for the legend, and to the right of the
-	// p99 goal line.
+	// The axes leave room above the tallest bin for the legend, and to
+	// the right of the p99 goal line.
 	p.Y.Max = math.Ceil(top*legendHeadroom/50) * 50
 	p.X.Max = math.Max(p.X.Max, 300)
 	return p.Save(9*vg.Inch, 5*vg.Inch, path)
