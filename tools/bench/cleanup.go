@@ -85,9 +85,10 @@ func withRounds(median time.Duration, rounds []time.Duration) string {
 }
 
 // timeRemovals makes two identical trees per round and times the removal
-// of one by pkg/workdir and of the other by rm -rf. The order alternates
-// from round to round, because a removal leaves work for the disk that
-// slows the one after it, and each removal waits settle first. With
+// of one by pkg/workdir and of the other by rm -rf. The order of making and
+// of removing alternates from round to round, because a removal leaves work
+// for the disk that slows the one after it, and where a tree lies on the
+// disk may depend on when it was made. Each removal waits settle first. With
 // syncAfter, each time includes a sync, so the deferred writes of a removal
 // count for that removal.
 func timeRemovals(ctx context.Context, dir string, files, rounds int, settle time.Duration, syncAfter bool) (removals, error) {
@@ -99,7 +100,11 @@ func timeRemovals(ctx context.Context, dir string, files, rounds int, settle tim
 	for round := range rounds {
 		launchID := workdir.NewLaunchID(time.Now())
 		rmTree := filepath.Join(dir, "rm-"+launchID)
-		for _, root := range []string{template.Owned(launchID), rmTree} {
+		roots := []string{template.Owned(launchID), rmTree}
+		if round%2 == 1 {
+			roots[0], roots[1] = roots[1], roots[0]
+		}
+		for _, root := range roots {
 			if err := makeTree(root, files); err != nil {
 				return times, err
 			}
