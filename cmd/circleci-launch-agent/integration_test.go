@@ -421,3 +421,41 @@ func pidWritten(path string) bool {
 	data, err := os.ReadFile(path)
 	return err == nil && strings.HasSuffix(string(data), "\n")
 }
+
+func TestSecondAgentLeavesRunningTaskAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent binary")
+	}
+	marker := filepath.Join(t.TempDir(), "pid")
+	r := newRig(t, strings.Replace(strings.Replace(sleepJob, "%s", "2", 1), "$MARKER", marker, 1), localapi.Options{})
+	r.start("")
+	waitFor(t, "the job to start", 20*time.Second, func() bool { return pidWritten(marker) })
+
+	// A second agent with its own configuration file and the same
+	// working directory base starts while the first one runs the job.
+	data, err := os.ReadFile(r.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := filepath.Join(r.dir, "second.yaml")
+	mustWrite(t, second, strings.Replace(string(data), "name: rig", "name: rig-2", 1), 0o600)
+	var log lockedBuffer
+	cmd := exec.Command(agentBinary, "--config", second, "--state-dir", filepath.Join(r.dir, "state-2"))
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second agent to start", 10*time.Second, func() bool { return strings.Contains(log.String(), "launch agent starting") })
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Wait()
+
+	r.waitJobs(20 * time.Second)
+	r.signal(syscall.SIGINT)
+	r.waitExit(10 * time.Second)
+	if job := jobNamed(t, r.api.Jobs(), "sleep"); job.State != localapi.StateSucceeded {
+		t.Errorf("job state = %s (%s), want succeeded", job.State, job.Message)
+	}
+	if strings.Contains(log.String(), "removed stale working directory") {
+		t.Errorf("the second agent swept the running task's working directory:\n%s", log.String())
+	}
+}

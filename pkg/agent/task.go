@@ -24,6 +24,9 @@ type task struct {
 	launchID  string
 	claimedAt time.Time
 	workDir   string
+	// releaseWorkDir ends the lock that keeps other agents' sweeps away
+	// from the working directory.
+	releaseWorkDir func()
 	log       zerolog.Logger
 	// workdir is the template in force when the task was claimed, so a
 	// reload during the task cannot change what cleanup removes.
@@ -47,6 +50,7 @@ func (a *Agent) runTask(ctx context.Context, claim *runnerapi.Claim) bool {
 	t.log = a.log.With().Str("launch_id", t.launchID).Str("allocation", claim.Allocation).Logger()
 	a.saveInflight(t, progressClaimed)
 	defer a.clearInflight(t)
+	defer t.release()
 	t.log.Info().Str("agent_version", claim.AgentVersion).Str("resource_class", claim.ResourceClass).Msg("claimed task")
 	if claim.Warning != "" {
 		t.log.Warn().Str("warning", claim.Warning).Msg("runner API sent a warning with the task")
@@ -122,6 +126,13 @@ func (a *Agent) start(ctx context.Context, t *task) (*launch.Task, error) {
 	t.workDir, err = t.workdir.Create(t.launchID)
 	if err != nil {
 		return nil, err
+	}
+	if t.workdir.PerTask() {
+		release, err := t.workdir.Hold(t.launchID)
+		if err != nil {
+			return nil, err
+		}
+		t.releaseWorkDir = release
 	}
 
 	spec := launch.Spec{
@@ -282,4 +293,11 @@ func (a *Agent) cleanup(t *task) {
 		return
 	}
 	t.log.Info().Str("path", t.workdir.Owned(t.launchID)).Msg("removed working directory")
+}
+
+func (t *task) release() {
+	if t.releaseWorkDir != nil {
+		t.releaseWorkDir()
+		t.releaseWorkDir = nil
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Template is a parsed runner.working_directory value.
@@ -236,12 +238,46 @@ func emptyDir(root *os.Root, name, path string) error {
 	return errors.Join(errs...)
 }
 
+// Hold takes an exclusive lock on the task's directory for as long as the
+// task runs, so that Sweep in another agent that shares the base leaves it
+// alone. The lock ends when release is called or the process exits, so a
+// crashed agent's directories can be swept.
+func (t Template) Hold(launchID string) (release func(), err error) {
+	root, err := os.OpenRoot(t.base)
+	if err != nil {
+		return nil, fmt.Errorf("open working directory base %s: %w", t.base, err)
+	}
+	defer root.Close()
+
+	name := t.elementFor(launchID)
+	dir, err := root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("lock working directory %s: %w", filepath.Join(t.base, name), err)
+	}
+	if err := unix.Flock(int(dir.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		dir.Close()
+		return nil, fmt.Errorf("lock working directory %s: %w", filepath.Join(t.base, name), err)
+	}
+	return func() { dir.Close() }, nil
+}
+
+// inUse reports whether another process holds the lock that Hold takes on
+// the directory name.
+func inUse(root *os.Root, name string) bool {
+	dir, err := root.OpenFile(name, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer dir.Close()
+
+	err = unix.Flock(int(dir.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	return errors.Is(err, unix.EWOULDBLOCK)
+}
+
 // Sweep removes task directories that an earlier run of the agent left in
-// the base, such as after a crash. It returns the paths removed and the
-// errors met; one failure does not stop the rest.
-//
-// NOTE: two agents that share one base would sweep each other's running
-// tasks, so each agent needs a base of its own.
+// the base, such as after a crash. A directory that another agent holds
+// with Hold is skipped. It returns the paths removed and the errors met;
+// one failure does not stop the rest.
 func (t Template) Sweep() (removed []string, err error) {
 	if !t.perTask {
 		return nil, nil
@@ -263,6 +299,9 @@ func (t Template) Sweep() (removed []string, err error) {
 			continue
 		}
 		path := filepath.Join(t.base, entry.Name())
+		if inUse(root, entry.Name()) {
+			continue
+		}
 		if err := root.RemoveAll(entry.Name()); err != nil {
 			errs = append(errs, fmt.Errorf("remove stale working directory %s: %w", path, err))
 			continue

@@ -276,3 +276,34 @@ func writeFile(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+func TestSweepSkipsHeldDirectory(t *testing.T) {
+	base := t.TempDir()
+	tmpl := mustParse(t, base+"/%s")
+	held, stale := NewLaunchID(time.Now()), NewLaunchID(time.Now())
+	for _, id := range []string{held, stale} {
+		if _, err := tmpl.Create(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release, err := tmpl.Hold(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := tmpl.Sweep()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != filepath.Join(base, stale) {
+		t.Errorf("Sweep() removed %v, want only %s", removed, stale)
+	}
+	if _, err := os.Stat(filepath.Join(base, held)); err != nil {
+		t.Errorf("held directory was swept: %v", err)
+	}
+
+	release()
+	if removed, _ := tmpl.Sweep(); len(removed) != 1 {
+		t.Errorf("Sweep() after release removed %v, want the released directory", removed)
+	}
+}
