@@ -27,7 +27,7 @@ type task struct {
 	// releaseWorkDir ends the lock that keeps other agents' sweeps away
 	// from the working directory.
 	releaseWorkDir func()
-	log       zerolog.Logger
+	log            zerolog.Logger
 	// workdir is the template in force when the task was claimed, so a
 	// reload during the task cannot change what cleanup removes.
 	workdir workdir.Template
