@@ -10,7 +10,7 @@ import (
 
 // maxStepOutput bounds the output kept for one step, so a noisy job cannot
 // exhaust the server's memory.
-const maxStepOutput = 4 << 20
+const maxStepOutput = taskproto.MaxStepOutput
 
 const outputTruncated = "\n[output truncated by the local runner API]\n"
 

@@ -17,19 +17,29 @@ const (
 	// maxChunk is the maximum output in bytes sent in one call. The local
 	// runner API accepts request bodies of up to 1 MiB.
 	maxChunk = 64 << 10
+
+	// outputTruncated ends the output sent for a step that printed more than
+	// taskproto.MaxStepOutput bytes.
+	outputTruncated = "\n[output truncated by the local task agent]\n"
 )
 
 // outputStream is a step's standard output and standard error. It echoes
 // each write to the task agent's own output and sends the output to the
-// runner API in chunks, at most every flushInterval.
+// runner API in chunks, at most every flushInterval. Only the first
+// taskproto.MaxStepOutput bytes are sent, so a step that prints faster than
+// the runner API takes its output cannot make the buffer grow without bound.
 type outputStream struct {
 	client *client
 	step   int
 	echo   io.Writer
 
-	mu         sync.Mutex
-	buffer     []byte
-	lastOutput atomic.Int64 // Unix nanoseconds of the last write
+	mu     sync.Mutex
+	buffer []byte
+	// bufferedTotal is the number of output bytes buffered for the runner
+	// API so far, sent or not. truncated is set once the rest is dropped.
+	bufferedTotal int
+	truncated     bool
+	lastOutput    atomic.Int64 // Unix nanoseconds of the last write
 
 	stop chan struct{}
 	done chan struct{}
@@ -49,7 +59,20 @@ func (s *outputStream) Write(data []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	s.buffer = append(s.buffer, data...)
+	if s.truncated {
+		return len(data), nil
+	}
+	accepted := data
+	if room := taskproto.MaxStepOutput - len(outputTruncated) - s.bufferedTotal; len(accepted) > room {
+		// Cut at a character boundary so the marker follows whole text.
+		accepted = accepted[:completeRunes(accepted[:room])]
+		s.truncated = true
+	}
+	s.buffer = append(s.buffer, accepted...)
+	s.bufferedTotal += len(accepted)
+	if s.truncated {
+		s.buffer = append(s.buffer, outputTruncated...)
+	}
 	return len(data), nil
 }
 

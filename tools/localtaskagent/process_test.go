@@ -207,6 +207,45 @@ workflows:
 	}
 }
 
+// A step that prints far more than the runner API keeps must not make the
+// task agent buffer all of it: only the first taskproto.MaxStepOutput bytes
+// are sent, while the task agent's own output echoes every byte.
+func TestAgentTruncatesLargeOutput(t *testing.T) {
+	const printed = 64 << 20
+	config := fmt.Sprintf(`version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run:
+          name: Print
+          command: (yes 0123456789abcdef || true) | head -c %d
+workflows:
+  main:
+    jobs: [build]
+`, printed)
+	job, run, code := runTask(t, config, map[string]string{})
+
+	if code != 0 {
+		t.Fatalf("exit code = %d, want 0\nstderr:\n%s", code, &run.stderr)
+	}
+	output := stepNamed(t, job, "Print").Output
+	if len(output) != taskproto.MaxStepOutput {
+		t.Errorf("the runner API got %d bytes of output, want %d", len(output), taskproto.MaxStepOutput)
+	}
+	if !strings.HasSuffix(output, "\n[output truncated by the local task agent]\n") {
+		t.Errorf("the output sent ends with %q, want the truncation marker", output[max(0, len(output)-80):])
+	}
+	if echoed := strings.Count(run.stdout.String(), "0123456789abcdef\n"); echoed != printed/17 {
+		t.Errorf("stdout echoed %d whole lines, want %d", echoed, printed/17)
+	}
+	// Without the limit the buffer alone would hold the 64 MiB.
+	usage := run.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if peak := usage.Maxrss * 1024; peak > 48<<20 {
+		t.Errorf("the task agent's peak resident memory was %d MiB, want under 48 MiB", peak>>20)
+	}
+}
+
 func TestAgentRunsFailingJob(t *testing.T) {
 	config := `version: 2.1
 jobs:

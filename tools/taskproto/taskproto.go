@@ -108,6 +108,10 @@ type StepOutput struct {
 	Output string `json:"output"`
 }
 
+// MaxStepOutput is the maximum output of one step, in bytes, that the local
+// runner API keeps and the local task agent sends.
+const MaxStepOutput = 4 << 20
+
 // Step statuses in StepEnd and in the local runner API's job records.
 const (
 	StatusPending   = "pending"
