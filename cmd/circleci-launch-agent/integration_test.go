@@ -459,3 +459,59 @@ func TestSecondAgentLeavesRunningTaskAlone(t *testing.T) {
 		t.Errorf("the second agent swept the running task's working directory:\n%s", log.String())
 	}
 }
+
+func TestAgentReopensLogFileOnSighup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent binary")
+	}
+	r := newRig(t, twoJobs, localapi.Options{})
+	logFile := filepath.Join(r.dir, "agent.log")
+	r.writeConfig(r.token, "logging:\n  file: "+logFile+"\n")
+	r.start("")
+	waitFor(t, "the first log lines", 10*time.Second, func() bool {
+		data, _ := os.ReadFile(logFile)
+		return strings.Contains(string(data), "launch agent starting")
+	})
+
+	// logrotate renames the file, then asks the agent to reopen it.
+	if err := os.Rename(logFile, logFile+".1"); err != nil {
+		t.Fatal(err)
+	}
+	r.signal(syscall.SIGHUP)
+	r.waitJobs(30 * time.Second)
+	r.signal(syscall.SIGINT)
+	if code := r.waitExit(10 * time.Second); code != 0 {
+		t.Fatalf("exit status = %d, want 0", code)
+	}
+
+	current, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatalf("no new log file after SIGHUP: %v", err)
+	}
+	if !strings.Contains(string(current), "configuration reloaded") || !strings.Contains(string(current), "launch agent stopped") {
+		t.Errorf("new log file lacks the lines after the reload:\n%s", current)
+	}
+	rotated, _ := os.ReadFile(logFile + ".1")
+	if strings.Contains(string(rotated), "launch agent stopped") {
+		t.Error("the agent kept writing to the rotated file")
+	}
+}
+
+func TestAgentRejectsUnwritableLogFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	missing := filepath.Join(dir, "no-such-folder", "agent.log")
+	mustWrite(t, path, "api:\n  auth_token: tok-123456789\nrunner:\n  name: x\n  working_directory: "+dir+"/%s\nlogging:\n  file: "+missing+"\n", 0o600)
+
+	for _, args := range [][]string{{"--check"}, {}} {
+		cmd := exec.Command(agentBinary, append(args, "--config", path, "--state-dir", dir)...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 78 {
+			t.Errorf("%v: exit status = %d, want 78; output:\n%s", args, code, out)
+		}
+		if !strings.Contains(string(out), missing) {
+			t.Errorf("%v: output does not name %s:\n%s", args, missing, out)
+		}
+	}
+}

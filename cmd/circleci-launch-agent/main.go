@@ -11,10 +11,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
 	"github.com/circleci-runner/circleci-runner/pkg/config"
+	"github.com/circleci-runner/circleci-runner/pkg/logging"
 	"github.com/circleci-runner/circleci-runner/pkg/version"
 )
 
@@ -73,6 +75,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if *check {
+		if err := logging.CheckFile(cfg.Logging.File); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cfg.Path, err)
+			return exitConfig
+		}
 		printSettings(stdout, cfg)
 		fmt.Fprintf(stdout, "configuration %s is valid\n", cfg.Path)
 		return exitOK
@@ -95,9 +101,11 @@ func loadConfig(path string) (*config.Config, []config.Warning, error) {
 }
 
 func printSettings(w io.Writer, cfg *config.Config) {
+	table := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range cfg.Settings() {
-		fmt.Fprintf(w, "%-40s %-45s (%s)\n", s.Key, s.Value, s.Source)
+		fmt.Fprintf(table, "%s\t%s\t(%s)\n", s.Key, s.Value, s.Source)
 	}
+	table.Flush()
 }
 
 func printUsage(w io.Writer, flags *pflag.FlagSet) {

@@ -25,19 +25,16 @@ import (
 
 // serve runs the claim loop until it stops and returns the exit status.
 func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, stateDir string, signals <-chan os.Signal, stderr io.Writer) int {
-	log, closeLog, err := logging.New(logging.Options{
-		File:   cfg.Logging.File,
-		Level:  cfg.Logging.Level,
-		Format: cfg.Logging.Format,
-		Stderr: stderr,
-	})
+	log, output, err := logging.New(loggingOptions(cfg, stderr))
 	if err != nil {
-		fmt.Fprintln(stderr, "circleci-launch-agent:", err)
-		return exitError
+		// A log file that cannot be opened is a configuration error,
+		// which a restart would not fix.
+		fmt.Fprintf(stderr, "circleci-launch-agent: %v; fix logging.file in %s\n", err, cfg.Path)
+		return exitConfig
 	}
-	defer closeLog()
+	defer output.Close()
 
-	logStartup(log, cfg, warnings)
+	logSettings(log, cfg, warnings, "launch agent starting")
 	hostname, _ := os.Hostname()
 	executable, err := os.Executable()
 	if err != nil {
@@ -49,7 +46,9 @@ func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, s
 		Build: func(cfg *config.Config) (agent.Parts, error) {
 			return buildParts(cfg, log)
 		},
-		Reload:           func() (*config.Config, error) { return reloadConfig(cfg.Path, log) },
+		Reload: func() (*config.Config, error) {
+			return reloadConfig(cfg.Path, log, output, stderr)
+		},
 		Health:           health.NewReporter(health.SystemdNotify, log),
 		Log:              log,
 		Signals:          signals,
@@ -73,7 +72,17 @@ func serve(ctx context.Context, cfg *config.Config, warnings []config.Warning, s
 	return exitOK
 }
 
-func logStartup(log zerolog.Logger, cfg *config.Config, warnings []config.Warning) {
+func loggingOptions(cfg *config.Config, stderr io.Writer) logging.Options {
+	return logging.Options{
+		File:   cfg.Logging.File,
+		Level:  cfg.Logging.Level,
+		Format: cfg.Logging.Format,
+		Stderr: stderr,
+	}
+}
+
+// logSettings logs the warnings and every setting with its source.
+func logSettings(log zerolog.Logger, cfg *config.Config, warnings []config.Warning, message string) {
 	for _, w := range warnings {
 		log.Warn().Str("warning", w.String()).Msg("configuration warning")
 	}
@@ -85,15 +94,20 @@ func logStartup(log zerolog.Logger, cfg *config.Config, warnings []config.Warnin
 		Str("version", version.Version()).
 		Str("config", cfg.Path).
 		Dict("settings", settings).
-		Msg("launch agent starting")
+		Msg(message)
 }
 
-func reloadConfig(path string, log zerolog.Logger) (*config.Config, error) {
+// reloadConfig reads the configuration again for SIGHUP and applies its
+// logging settings, which also reopens a log file that was rotated.
+func reloadConfig(path string, log zerolog.Logger, output *logging.Output, stderr io.Writer) (*config.Config, error) {
 	cfg, warnings, err := loadConfig(path)
 	if err != nil {
 		return nil, err
 	}
-	logStartup(log, cfg, warnings)
+	if err := output.Reopen(loggingOptions(cfg, stderr)); err != nil {
+		return nil, err
+	}
+	logSettings(log, cfg, warnings, "configuration read for reload")
 	return cfg, nil
 }
 

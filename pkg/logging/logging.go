@@ -1,12 +1,15 @@
 // Package logging builds the agent's zerolog logger from the logging
 // section of the configuration: JSON or text, to standard error, to the
-// journal when standard error is connected to it, or to a file.
+// journal when standard error is connected to it, or to a file. The
+// destination, format and level can change while the agent runs, so a
+// SIGHUP applies new logging settings and reopens a rotated log file.
 package logging
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
@@ -29,27 +32,96 @@ type Options struct {
 	Journal func() bool
 }
 
-// New returns the logger and a function that closes the log file, if any.
-func New(opts Options) (zerolog.Logger, func() error, error) {
-	level := zerolog.InfoLevel
-	if opts.Level != "" {
-		parsed, err := zerolog.ParseLevel(opts.Level)
-		if err != nil {
-			return zerolog.Logger{}, nil, fmt.Errorf("invalid logging.level %q: use trace, debug, info, warn or error", opts.Level)
-		}
-		level = parsed
-	}
+// Output is the destination of a logger made by New. Reopen switches it to
+// new settings; loggers derived from the logger follow.
+type Output struct {
+	mu      sync.Mutex
+	level   zerolog.Level
+	dst     io.Writer
+	closeFn func() error
+}
 
-	out, closeFn, err := destination(opts)
-	if err != nil {
+// New returns a logger and its Output. Durations in log fields are written
+// as text such as "1m30s".
+func New(opts Options) (zerolog.Logger, *Output, error) {
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
+
+	out := &Output{}
+	if err := out.Reopen(opts); err != nil {
 		return zerolog.Logger{}, nil, err
 	}
-	logger := zerolog.New(out).Level(level).With().Timestamp().Logger()
-	return logger, closeFn, nil
+	// The Output filters by level, so the logger passes every level on.
+	logger := zerolog.New(out).Level(zerolog.TraceLevel).With().Timestamp().Logger()
+	return logger, out, nil
+}
+
+// Reopen applies opts: it opens the log file again, which follows a file
+// that logrotate renamed, and changes the format and level. On error the
+// previous destination stays in use.
+func (o *Output) Reopen(opts Options) error {
+	level, err := parseLevel(opts.Level)
+	if err != nil {
+		return err
+	}
+	dst, closeFn, err := destination(opts)
+	if err != nil {
+		return err
+	}
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+
+	if o.closeFn != nil {
+		_ = o.closeFn()
+	}
+	o.level, o.dst, o.closeFn = level, dst, closeFn
+	return nil
+}
+
+// Close closes the log file, if any.
+func (o *Output) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+
+	if o.closeFn == nil {
+		return nil
+	}
+	err := o.closeFn()
+	o.closeFn = nil
+	return err
+}
+
+// Write writes an entry without a level.
+func (o *Output) Write(p []byte) (int, error) {
+	return o.WriteLevel(zerolog.NoLevel, p)
+}
+
+// WriteLevel writes an entry at level unless the level is filtered out.
+func (o *Output) WriteLevel(level zerolog.Level, p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+
+	if level != zerolog.NoLevel && level < o.level {
+		return len(p), nil
+	}
+	if lw, ok := o.dst.(zerolog.LevelWriter); ok {
+		return lw.WriteLevel(level, p)
+	}
+	return o.dst.Write(p)
+}
+
+func parseLevel(name string) (zerolog.Level, error) {
+	if name == "" {
+		return zerolog.InfoLevel, nil
+	}
+	level, err := zerolog.ParseLevel(name)
+	if err != nil {
+		return zerolog.NoLevel, fmt.Errorf("invalid logging.level %q: use trace, debug, info, warn or error", name)
+	}
+	return level, nil
 }
 
 func destination(opts Options) (io.Writer, func() error, error) {
-	noClose := func() error { return nil }
 	if opts.File != "" {
 		file, err := os.OpenFile(opts.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
@@ -65,9 +137,9 @@ func destination(opts Options) (io.Writer, func() error, error) {
 	if isJournal() {
 		// The journal keeps its own timestamps and priorities, so each
 		// line becomes one entry at the level's priority.
-		return journald.NewJournalDWriter(), noClose, nil
+		return journald.NewJournalDWriter(), nil, nil
 	}
-	return format(opts.Stderr, opts.Format), noClose, nil
+	return format(opts.Stderr, opts.Format), nil, nil
 }
 
 func format(w io.Writer, name string) io.Writer {
@@ -80,4 +152,22 @@ func format(w io.Writer, name string) io.Writer {
 func stderrIsJournal() bool {
 	ok, err := journal.StderrIsJournalStream()
 	return err == nil && ok
+}
+
+// CheckFile returns an error when logging.file cannot be written: the file
+// exists and is not writable, or its folder is missing or not writable.
+func CheckFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := writable(path); err == nil {
+		return nil
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("logging.file %s is not writable: %w", path, err)
+	}
+	dir := parentDir(path)
+	if err := writable(dir); err != nil {
+		return fmt.Errorf("logging.file %s cannot be created: %w; create the folder %s or change logging.file", path, err, dir)
+	}
+	return nil
 }
