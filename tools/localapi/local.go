@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -154,4 +156,29 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	table.Flush()
+	writeOutputs(w, s.Jobs())
+}
+
+// indexOutputLines is how many of the last lines of each step's output the
+// index page shows; GET /local/jobs/{id} has all of it.
+const indexOutputLines = 20
+
+// writeOutputs writes the end of each step's output, job by job.
+func writeOutputs(w io.Writer, jobs []Job) {
+	for _, job := range jobs {
+		for _, step := range job.Steps {
+			lines := strings.Split(strings.TrimRight(step.Output, "\n"), "\n")
+			if step.Output == "" {
+				continue
+			}
+			fmt.Fprintf(w, "\n%s (build %d), step %d. %s:\n", job.Name, job.BuildNum, step.Index+1, step.Name)
+			if len(lines) > indexOutputLines {
+				fmt.Fprintf(w, "    ... %d earlier lines at /local/jobs/%s\n", len(lines)-indexOutputLines, job.ID)
+				lines = lines[len(lines)-indexOutputLines:]
+			}
+			for _, line := range lines {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+		}
+	}
 }
