@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/rs/zerolog"
@@ -192,19 +191,4 @@ func primaryIP() string {
 		}
 	}
 	return ""
-}
-
-// stopTransientUnit stops the unit that launch-task names
-// circleci-LAUNCH_ID, in case launch-task was killed before its own trap
-// could. Without a running systemd it does nothing.
-func stopTransientUnit(ctx context.Context, launchID string) error {
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return nil
-	}
-	unit := "circleci-" + launchID + ".service"
-	out, err := exec.CommandContext(ctx, "systemctl", "stop", "--", unit).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("systemctl stop %s: %w: %s", unit, err, out)
-	}
-	return nil
 }

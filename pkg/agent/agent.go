@@ -68,9 +68,10 @@ type Options struct {
 	// WatchdogInterval is how often to send WATCHDOG=1; 0 disables it.
 	WatchdogInterval time.Duration
 
-	// StopUnit stops the transient systemd unit of a task after a cancel,
-	// in case launch-task could not. Nil does nothing.
-	StopUnit func(ctx context.Context, launchID string) error
+	// StopUnit stops the transient systemd unit of a task after a cancel or
+	// a restart, in case launch-task could not. Processes of the unit still
+	// running after grace get SIGKILL. Nil does nothing.
+	StopUnit func(ctx context.Context, launchID string, grace time.Duration) error
 
 	// StateFile records the claimed task until it is reported, so a
 	// restarted agent can report a task that a crash interrupted. Empty

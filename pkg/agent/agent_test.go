@@ -532,6 +532,34 @@ func TestSigtermCancelsRunningTask(t *testing.T) {
 	}
 }
 
+// After a cancel the grace period is over, so the transient unit is stopped
+// without another one: what is left of the task gets SIGKILL.
+func TestCancelStopsUnitWithoutGrace(t *testing.T) {
+	h := newHarness(t, `trap '' TERM; touch $OUT/started; sleep 30`)
+	h.cfg.Runner.CommandPrefix = []string{"/usr/bin/env"}
+	h.api.claims = []claimResult{claimedTask(1)}
+	var stopped []string
+	opts := h.options()
+	opts.StopUnit = func(_ context.Context, launchID string, grace time.Duration) error {
+		stopped = append(stopped, fmt.Sprintf("%s after %s", launchID, grace))
+		return nil
+	}
+	go func() {
+		waitForFile(t, filepath.Join(h.dir, "started"))
+		h.signals <- syscall.SIGTERM
+	}()
+
+	h.run(opts)
+
+	started := logLines(h.logs.String(), "task agent started")
+	if len(started) != 1 {
+		t.Fatalf("task agent start log lines = %d, want 1", len(started))
+	}
+	if diff := cmp.Diff([]string{fmt.Sprintf("%s after 0s", started[0]["launch_id"])}, stopped); diff != "" {
+		t.Errorf("stopped units (-want +got):\n%s", diff)
+	}
+}
+
 func TestSecondSigintCancels(t *testing.T) {
 	h := newHarness(t, `touch $OUT/started; sleep 30`)
 	h.api.claims = []claimResult{claimedTask(1)}
@@ -749,8 +777,8 @@ func TestRecoversInterruptedTask(t *testing.T) {
 			var stopped []string
 			opts := h.options()
 			opts.StateFile = state
-			opts.StopUnit = func(_ context.Context, launchID string) error {
-				stopped = append(stopped, launchID)
+			opts.StopUnit = func(_ context.Context, launchID string, grace time.Duration) error {
+				stopped = append(stopped, fmt.Sprintf("%s after %s", launchID, grace))
 				return nil
 			}
 			h.api.onClaim = func(int) { h.send(syscall.SIGINT) }
@@ -767,7 +795,9 @@ func TestRecoversInterruptedTask(t *testing.T) {
 			if tt.wantFail == "" && len(fails) != 0 {
 				t.Errorf("fail events = %q, want none", fails)
 			}
-			if diff := cmp.Diff([]string{tt.record.LaunchID}, stopped); diff != "" {
+			// The unit's processes get the grace period, since launch-task
+			// began to stop them when the previous agent died.
+			if diff := cmp.Diff([]string{tt.record.LaunchID + " after 1s"}, stopped); diff != "" {
 				t.Errorf("stopped units (-want +got):\n%s", diff)
 			}
 			if _, err := os.Stat(state); !os.IsNotExist(err) {

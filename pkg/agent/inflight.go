@@ -116,7 +116,9 @@ func (a *Agent) recoverInflight() {
 	}
 
 	t := a.recoveredTask(record)
-	a.stopUnit(t)
+	// launch-task got SIGTERM when the previous agent died, so the unit may
+	// still be stopping. Its processes get one more grace period.
+	a.stopUnit(t, a.cfg.Runner.CancelGracePeriod)
 	if record.Reported {
 		t.log.Warn().Time("claimed_at", record.ClaimedAt).Msg("found a task whose cleanup a restart of the agent interrupted; it was reported already")
 	} else {
@@ -170,15 +172,16 @@ func (a *Agent) recoveredTask(record inflight) *task {
 }
 
 // stopUnit stops the task's transient systemd unit, in case launch-task
-// could not, when tasks run through a command_prefix.
-func (a *Agent) stopUnit(t *task) {
+// could not, when tasks run through a command_prefix. Processes left in the
+// unit after grace get SIGKILL.
+func (a *Agent) stopUnit(t *task, grace time.Duration) {
 	if a.opts.StopUnit == nil || len(a.cfg.Runner.CommandPrefix) == 0 {
 		return
 	}
-	ctx, stop := context.WithTimeout(context.Background(), reportTimeout)
+	ctx, stop := context.WithTimeout(context.Background(), grace+reportTimeout)
 	defer stop()
 
-	if err := a.opts.StopUnit(ctx, t.launchID); err != nil {
+	if err := a.opts.StopUnit(ctx, t.launchID, grace); err != nil {
 		t.log.Error().Err(err).Msg("stopping the task's transient unit failed")
 	}
 }

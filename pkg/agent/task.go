@@ -232,7 +232,9 @@ func (a *Agent) cancelTask(t *task, proc *launch.Task, reason string) chan bool 
 // cancelled task, and sends a fail event for every outcome but success.
 func (a *Agent) finish(t *task, o outcome) {
 	if o.cancelled != "" {
-		a.stopUnit(t)
+		// Either the grace period is over, or launch-task exited after
+		// stopping the unit itself. So what is left gets SIGKILL at once.
+		a.stopUnit(t, 0)
 	}
 
 	switch {
