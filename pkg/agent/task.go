@@ -145,10 +145,11 @@ func (a *Agent) start(ctx context.Context, t *task) (*launch.Task, error) {
 			WorkDir:          t.workDir,
 			SSHAdvertiseAddr: a.cfg.Runner.SSHAdvertiseAddr,
 		},
-		LaunchID:  t.launchID,
-		TaskToken: t.claim.TaskToken,
-		Environ:   a.opts.Environ,
-		Secrets:   []string{a.cfg.API.AuthToken, t.claim.TaskToken},
+		LaunchID:          t.launchID,
+		CancelGracePeriod: a.cfg.Runner.CancelGracePeriod,
+		TaskToken:         t.claim.TaskToken,
+		Environ:           a.opts.Environ,
+		Secrets:           []string{a.cfg.API.AuthToken, t.claim.TaskToken},
 	}
 	spec.Stdout, spec.Stderr = a.taskOutput(t)
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +54,9 @@ type Spec struct {
 	Command Command
 	// LaunchID names the task; it is passed as CIRCLECI_LAUNCH_ID.
 	LaunchID string
+	// CancelGracePeriod is runner.cancel_grace_period, passed as
+	// CIRCLECI_CANCEL_GRACE_PERIOD_MS for launch-task.
+	CancelGracePeriod time.Duration
 	// TaskToken is written to standard input, never to arguments or the
 	// environment.
 	TaskToken string
@@ -85,7 +89,7 @@ type Task struct {
 func Start(spec Spec) (*Task, error) {
 	args := spec.Command.Args()
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = Environment(spec.Environ, spec.LaunchID, spec.Secrets)
+	cmd.Env = Environment(spec.Environ, spec.LaunchID, spec.CancelGracePeriod, spec.Secrets)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid: true,
@@ -252,10 +256,13 @@ var passedVariables = map[string]bool{
 }
 
 // Environment returns the task agent's environment: the allowed variables
-// of environ, a PATH, and CIRCLECI_LAUNCH_ID. Configuration variables
+// of environ, a PATH, CIRCLECI_LAUNCH_ID and CIRCLECI_CANCEL_GRACE_PERIOD_MS.
+// launch-task gives the task's transient unit that stop timeout, so a
+// process that ignores SIGTERM gets SIGKILL after the grace period also
+// when the unit stops at the task's end. Configuration variables
 // (LAUNCH_AGENT_*, CIRCLECI_RUNNER_*), systemd's NOTIFY_SOCKET and any
 // variable whose value contains a secret are left out.
-func Environment(environ []string, launchID string, secrets []string) []string {
+func Environment(environ []string, launchID string, grace time.Duration, secrets []string) []string {
 	var env []string
 	path := DefaultPath
 	for _, kv := range environ {
@@ -270,7 +277,8 @@ func Environment(environ []string, launchID string, secrets []string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "PATH="+path, "CIRCLECI_LAUNCH_ID="+launchID)
+	return append(env, "PATH="+path, "CIRCLECI_LAUNCH_ID="+launchID,
+		"CIRCLECI_CANCEL_GRACE_PERIOD_MS="+strconv.FormatInt(grace.Milliseconds(), 10))
 }
 
 func containsSecret(value string, secrets []string) bool {

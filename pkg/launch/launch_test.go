@@ -64,12 +64,13 @@ func TestEnvironmentFiltersSecrets(t *testing.T) {
 		"https_proxy=http://proxy:3128",
 		"PATH=/usr/bin:/bin",
 		"CIRCLECI_LAUNCH_ID=id-1",
+		"CIRCLECI_CANCEL_GRACE_PERIOD_MS=20500",
 	}
-	got := Environment(environ, "id-1", []string{"secret-token"})
+	got := Environment(environ, "id-1", 20500*time.Millisecond, []string{"secret-token"})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Environment() (-want +got):\n%s", diff)
 	}
-	if got := Environment(nil, "x", nil); got[0] != "PATH="+DefaultPath {
+	if got := Environment(nil, "x", 0, nil); got[0] != "PATH="+DefaultPath {
 		t.Errorf("Environment() without PATH = %v", got)
 	}
 }

@@ -41,6 +41,7 @@ func TestLaunchTaskRejectsBadInvocation(t *testing.T) {
 		{"no launch id", []string{"PATH=/usr/bin:/bin"}, []string{"true"}, "CIRCLECI_LAUNCH_ID is not set"},
 		{"invalid launch id", []string{"PATH=/usr/bin:/bin", "CIRCLECI_LAUNCH_ID=../x"}, []string{"true"}, "CIRCLECI_LAUNCH_ID=../x is invalid"},
 		{"no systemd-run", []string{"PATH=" + emptyBin, "CIRCLECI_LAUNCH_ID=abc-1"}, []string{"true"}, "systemd-run not found"},
+		{"invalid grace period", []string{"PATH=/usr/bin:/bin", "CIRCLECI_LAUNCH_ID=abc-1", "CIRCLECI_CANCEL_GRACE_PERIOD_MS=20s"}, []string{"true"}, "CIRCLECI_CANCEL_GRACE_PERIOD_MS=20s is invalid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
