@@ -183,7 +183,9 @@ func (a *Agent) loop(ctx context.Context) {
 		failures = 0
 		a.health.Healthy()
 		if claim == nil {
-			a.wait(a.pollDelay(), idleSince)
+			delay := a.pollDelay()
+			a.log.Debug().Dur("next_claim_in", delay).Msg("no task to claim")
+			a.wait(delay, idleSince)
 			continue
 		}
 

@@ -23,6 +23,8 @@ type task struct {
 	id        string
 	launchID  string
 	claimedAt time.Time
+	// startedAt is when the task agent started.
+	startedAt time.Time
 	workDir   string
 	// releaseWorkDir ends the lock that keeps other agents' sweeps away
 	// from the working directory.
@@ -157,6 +159,7 @@ func (a *Agent) start(ctx context.Context, t *task) (*launch.Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.startedAt = a.opts.Now()
 	t.log.Info().Str("work_dir", t.workDir).Int("pid", proc.PID()).Msg("task agent started")
 	return proc, nil
 }
@@ -238,16 +241,19 @@ func (a *Agent) finish(t *task, o outcome) {
 		a.stopUnit(t, 0)
 	}
 
+	ran := a.opts.Now().Sub(t.startedAt).Round(time.Millisecond)
 	switch {
 	case o.cancelled != "":
-		t.log.Warn().Str("result", o.result.String()).Msg("task cancelled")
+		t.log.Warn().Str("result", o.result.String()).Dur("duration", ran).Msg("task cancelled")
 		a.fail(t, fmt.Sprintf("The task was cancelled because %s.", o.cancelled))
 	case !o.result.Success():
-		t.log.Error().Str("result", o.result.String()).Msg("task agent failed")
+		// A job whose steps fail can end this way too, so this is a
+		// warning rather than an error of the runner.
+		t.log.Warn().Str("result", o.result.String()).Dur("duration", ran).Msg("task agent failed")
 		a.fail(t, fmt.Sprintf("The task agent on runner %s ended with %s (launch id %s); see the runner's log for its output.",
 			a.cfg.Runner.Name, o.result, t.launchID))
 	default:
-		t.log.Info().Msg("task finished")
+		t.log.Info().Str("result", o.result.String()).Dur("duration", ran).Msg("task finished")
 	}
 }
 
