@@ -14,10 +14,13 @@ import (
 // has no runner, so it stays queued. The tests enqueue the other jobs.
 const parkedJob = "parked"
 
-// circleciConfig is the CircleCI config of the local runner API. The
-// first step of every job prints its working directory, whose last part
-// is the launch id.
-const circleciConfig = `version: 2.1
+// circleciConfig is the CircleCI config of the local runner API: the
+// lifecycle jobs below and hostileJobs. The first step of every job prints
+// its working directory, whose last part is the launch id.
+const circleciConfig = lifecycleJobs + hostileJobs + workflows
+
+// lifecycleJobs defines the anchor *workdir, which hostileJobs uses too.
+const lifecycleJobs = `version: 2.1
 
 jobs:
   parked:
@@ -87,7 +90,9 @@ jobs:
       - run: *workdir
       - run: *leave
       - run: sleep 300
+`
 
+const workflows = `
 workflows:
   parked:
     jobs: [parked]

@@ -104,9 +104,13 @@ func (s *system) startAPI(addr string) {
 	s.t.Helper()
 	repo := s.t.TempDir()
 	writeHostFile(s.t, filepath.Join(repo, ".circleci", "config.yml"), circleciConfig)
+	tokens := map[string]string{
+		firstToken: resourceClass, secondToken: resourceClass, parkedToken: parkedResourceClass,
+		canaryTokens[0]: resourceClass, canaryTokens[1]: resourceClass,
+	}
 	api, err := localapi.New(localapi.Options{
 		RepoDir:    repo,
-		Tokens:     map[string]string{firstToken: resourceClass, secondToken: resourceClass, parkedToken: parkedResourceClass},
+		Tokens:     tokens,
 		TaskAgents: map[string]string{runtime.GOARCH: taskAgentBinary},
 	})
 	if err != nil {

@@ -269,6 +269,12 @@ func (m *Machine) checkNothingLeft() {
 	}
 }
 
+// HostPIDs returns the host PIDs of the machine's processes, so a test can
+// read their /proc files from the host without starting a process inside.
+func (m *Machine) HostPIDs() []int {
+	return processesIn(m.pidNamespace)
+}
+
 // processesIn returns the host PIDs of the processes in the PID namespace
 // named by namespace, as /proc/PID/ns/pid links read.
 func processesIn(namespace string) []int {
