@@ -356,6 +356,12 @@ func TestHostileJobSignalsAgent(t *testing.T) {
 	if !contains(lines, "notified") {
 		t.Errorf("the job did not get past systemd-notify:\n%s", strings.Join(lines, "\n"))
 	}
+	// systemd takes the notification for the transient unit's, which
+	// accepts none.
+	notices := s.machine.Run("journalctl", "--no-pager", "--output", "cat", "--unit", "circleci-"+launchID(job)+".service").Stdout
+	if !strings.Contains(notices, "but reception is disabled") {
+		t.Errorf("systemd logged no ignored notification for the job's unit:\n%s", notices)
+	}
 	for _, message := range []string{"received SIGHUP; reloading the configuration between tasks", "runner is draining", "cancelling: stopping the running task"} {
 		if entries := entriesWithMessage(s.journal(), message); len(entries) != 0 {
 			t.Errorf("the agent logged %q after the job's signals", message)
@@ -488,6 +494,11 @@ mount --bind ` + smallFileSystem + `/state /var/lib/circleci-runner`)
 	}
 	if got := s.property("NRestarts"); got != restarts {
 		t.Errorf("NRestarts changed from %s to %s, expected no restart", restarts, got)
+	}
+	// The record of the finished task is written while the job's files
+	// still fill the file system.
+	if !s.journalHas("circleci-launch", "recording the claimed task failed; a crash now would leave it unreported") {
+		t.Error("the agent logged no failure to write its record, so its state folder was not full")
 	}
 	s.waitForStatus("Healthy", 5*time.Second)
 	s.checkNextJobRuns()
