@@ -150,8 +150,8 @@ func taskAgentDirectory(cfg *config.Config) string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("circleci-runner-%d", os.Geteuid()), "task-agent")
 }
 
-// stateFile is where the agent records the task it has claimed until the
-// task is reported. The name carries a hash of the configuration path, so
+// stateFile returns the path where the agent records the task it has
+// claimed until the task is reported. The name carries a hash of the configuration path, so
 // agents with different configurations on one host keep separate records.
 func stateFile(stateDir, configPath string) string {
 	sum := sha256.Sum256([]byte(configPath))

@@ -1,7 +1,7 @@
-// Package agent is the launch agent's claim loop: claim a task, prepare its
-// task agent and working directory, launch it, supervise it, report its
-// failure and clean up, one task at a time, until a signal, the idle timeout
-// or single-task mode ends the loop.
+// Package agent is the launch agent's claim loop. It claims a task, prepares
+// its task agent and working directory, launches and supervises it, reports a
+// failure and cleans up. It runs one task at a time until a signal, the idle
+// timeout or single-task mode ends the loop.
 package agent
 
 import (
@@ -32,7 +32,8 @@ type TaskAgents interface {
 	Get(ctx context.Context, version string) (string, error)
 }
 
-// Parts are what the loop builds from a configuration, again on reload.
+// Parts are the runner API client, task agent cache and working directory
+// template built from a configuration, and built again on reload.
 type Parts struct {
 	API        API
 	TaskAgents TaskAgents

@@ -218,7 +218,7 @@ func (h *harness) run(opts Options) {
 }
 
 // send handles sig as the signal goroutine would, but synchronously, so
-// the loop sees its effect at its next step.
+// the loop acts on it at its next step.
 func (h *harness) send(sig os.Signal) {
 	h.agent.ctl.handle(sig)
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // Delays between failed claims. Server and network failures retry quickly
-// at first; a rejected token retries slowly, because it changes only when
-// an administrator fixes it, but still retries so the fix is picked up.
+// at first. A rejected token retries slowly, because it changes only when an
+// administrator fixes it, and still retries, so the fix is picked up.
 var (
 	transientBackoff = runnerapi.Backoff{Initial: 2 * time.Second, Max: time.Minute}
 	authBackoff      = runnerapi.Backoff{Initial: 30 * time.Second, Max: 5 * time.Minute}
@@ -36,7 +36,7 @@ func (a *Agent) startFailed(failures int) time.Duration {
 	return delay
 }
 
-// claim asks the runner API for a task and keeps the watchdog fed while
+// claim requests a task from the runner API and keeps the watchdog fed while
 // the request is in flight. A cancel aborts the request.
 func (a *Agent) claim(ctx context.Context) (*runnerapi.Claim, error) {
 	ctx, stop := context.WithCancel(ctx)

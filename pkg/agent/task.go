@@ -168,7 +168,7 @@ func isPath(program string) bool {
 	return len(program) > 0 && program[0] == '/'
 }
 
-// outcome is how a task ended.
+// outcome is the end of a task: its exit and whether the agent cancelled it.
 type outcome struct {
 	result launch.Result
 	// cancelled is the reason the agent stopped the task, or "".
@@ -258,8 +258,8 @@ func (a *Agent) finish(t *task, o outcome) {
 }
 
 // unclaim returns a task that could not start to the queue. When the task
-// cannot return (409) or unclaim fails, a fail event says why instead; a
-// 404 means the job was cancelled and nothing more is sent.
+// cannot return (409) or unclaim fails, a fail event reports the reason
+// instead. A 404 means the job was cancelled, so nothing more is sent.
 func (a *Agent) unclaim(t *task, reason string) {
 	ctx, stop := context.WithTimeout(context.Background(), reportTimeout)
 	defer stop()

@@ -37,8 +37,8 @@ type Template struct {
 }
 
 // Parse splits a working directory template. The template must be absolute
-// and contain %s at most once; pkg/config has already checked that, but
-// Parse checks again because a wrong split here would delete the wrong tree.
+// and contain %s at most once. pkg/config has already checked that, but
+// Parse checks again, because a wrong split here would delete the wrong tree.
 func Parse(template string) (Template, error) {
 	if !filepath.IsAbs(template) {
 		return Template{}, fmt.Errorf("working directory %q is not an absolute path", template)
@@ -115,7 +115,7 @@ func (t Template) matchesLaunchID(name string) bool {
 var launchIDPattern = regexp.MustCompile(`^` + launchIDExpr + `$`)
 
 // Create makes the task's working directory and returns its path. The base
-// must exist; every directory made takes the owner, group and permission
+// must exist. Every directory made takes the owner, group and permission
 // bits of the base, so a root agent makes directories that the task's user
 // can write when that user owns the base.
 func (t Template) Create(launchID string) (string, error) {
