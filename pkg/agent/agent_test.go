@@ -872,3 +872,24 @@ func TestRecordKeptWhileTaskRuns(t *testing.T) {
 		t.Errorf("record still exists after the task: %v", err)
 	}
 }
+
+func TestRecordWriteFailureLeavesNoPartialFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a full tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=4k"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
+	filler := filepath.Join(dir, "filler")
+	_ = os.WriteFile(filler, bytes.Repeat([]byte("x"), 1<<20), 0o600)
+
+	err := writePrivateJSON(filepath.Join(dir, "record.json"), inflight{TaskToken: strings.Repeat("secret", 2000)})
+	if err == nil {
+		t.Fatal("writePrivateJSON() on a full file system succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "record.json.tmp")); !os.IsNotExist(err) {
+		t.Errorf("partial record left behind: %v", err)
+	}
+}

@@ -86,6 +86,9 @@ func writePrivateJSON(path string, value any) error {
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		// A full disk leaves part of the record, and so part of the task
+		// token, in the temporary file.
+		_ = os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
