@@ -112,7 +112,17 @@ func TestFaultHijack(t *testing.T) {
 		t.Errorf("read body error = %v, want unexpected EOF", err)
 	}
 
+	// The server logs the call after the handler returns, which can be
+	// after the client has seen the connection close.
+	deadline := time.Now().Add(5 * time.Second)
 	calls := server.Calls()
+	for len(calls) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		calls = server.Calls()
+	}
+	if len(calls) == 0 {
+		t.Fatal("call log is empty")
+	}
 	if last := calls[len(calls)-1]; last.Fault != 1 {
 		t.Errorf("call log fault = %d, want 1", last.Fault)
 	}
