@@ -473,7 +473,7 @@ func TestAgentReopensLogFileOnSighup(t *testing.T) {
 		return strings.Contains(string(data), "launch agent starting")
 	})
 
-	// logrotate renames the file, then asks the agent to reopen it.
+	// logrotate renames the file, then sends SIGHUP so the agent reopens it.
 	if err := os.Rename(logFile, logFile+".1"); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (t *Task) connect(stdout, stderr io.Writer) (io.WriteCloser, error) {
 	t.cmd.Stderr = t.outputs[1].write
 
 	// The agent keeps its own copy of the read end of standard input, so
-	// that after the exit it can count the bytes nobody read.
+	// that after the exit it can count the bytes left unread.
 	read, write, err := os.Pipe()
 	if err != nil {
 		t.closeChildEnds()

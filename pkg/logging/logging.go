@@ -27,8 +27,8 @@ type Options struct {
 	Format string
 	// Stderr is the agent's standard error.
 	Stderr io.Writer
-	// Journal reports whether standard error is the systemd journal; nil
-	// asks go-systemd.
+	// Journal reports whether standard error is the systemd journal. When
+	// it is nil, go-systemd checks the JOURNAL_STREAM variable.
 	Journal func() bool
 }
 

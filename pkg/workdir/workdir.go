@@ -1,9 +1,9 @@
 // Package workdir makes and removes the working directory of each task.
 //
 // A runner.working_directory template such as /opt/circleci/workdir/%s is
-// split at the path element that contains %s: the folder before it is the
-// base, which must already exist, and the element itself becomes the task's
-// own directory once %s is replaced by the launch id. Removal happens through
+// split at the path element that contains %s. The folder before that element
+// is the base, which must already exist. The element becomes the task's own
+// directory once %s is replaced by the launch id. Removal happens through
 // an os.Root opened on the base, so a task that swaps its directory for a
 // symbolic link cannot make cleanup touch anything outside the base.
 package workdir

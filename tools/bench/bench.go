@@ -6,7 +6,7 @@
 //
 // Task start is measured across two processes. The driver serves the runner
 // API and stamps each claim response with CLOCK_REALTIME after flushing it
-// to the socket; the no-op task agent stamps CLOCK_REALTIME as the first
+// to the socket. The no-op task agent stamps CLOCK_REALTIME as the first
 // statement of its main function and appends it to a record file with its
 // allocation. The difference, matched by allocation, is the start latency.
 package bench
@@ -123,8 +123,9 @@ type Report struct {
 	Stages []Stage
 }
 
-// Run runs every benchmark in turn and returns the figures. A benchmark
-// never fails for being slow; an error means a benchmark could not run.
+// Run runs every benchmark in turn and returns the figures. A slow figure is
+// reported with its verdict, not as an error. An error means that a
+// benchmark could not run.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	report := &Report{Started: time.Now()}
 	machine, err := ReadMachine()

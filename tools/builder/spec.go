@@ -72,7 +72,7 @@ func CircleCIRunner() Package {
 		License:  "Apache-2.0",
 		Section:  "devel",
 		Priority: "optional",
-		// adduser creates the circleci user, debconf asks the questions,
+		// adduser creates the circleci user, debconf prompts for the settings,
 		// systemd runs the service and launch-task's systemd-run, and
 		// procps provides the /bin/kill of the unit's ExecReload.
 		Depends: []string{"adduser", "debconf (>= 1.5.34) | debconf-2.0", "procps", "systemd"},

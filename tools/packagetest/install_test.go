@@ -34,7 +34,7 @@ func fullAnswers(token string) answers {
 	}
 }
 
-// preseed stores answers in the root's debconf database.
+// preseed stores debconf selections in the root's debconf database.
 func preseed(t *testing.T, root *testroot.Overlay, values answers) {
 	t.Helper()
 	var b strings.Builder
@@ -432,7 +432,7 @@ func TestInstallReusesExistingUser(t *testing.T) {
 	}
 }
 
-// The teletype frontend reads answers from standard input, so the test
+// The teletype frontend reads the replies from standard input, so the test
 // can answer as a person would, including one invalid resource class.
 func TestInteractiveInstallAsksAgainOnInvalidAnswer(t *testing.T) {
 	t.Parallel()

@@ -138,7 +138,7 @@ func (s *system) configureApt() {
 	s.writeFile("/etc/apt/sources.list.d/circleci-runner.list", line, "0644")
 }
 
-// install preseeds the answers, with token unless it is empty, and runs
+// install preseeds the debconf selections, with token unless it is empty, and runs
 // apt-get update and apt-get install circleci-runner. It returns apt-get
 // install's output.
 func (s *system) install(token string) string {
